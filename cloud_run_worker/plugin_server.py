@@ -1,0 +1,335 @@
+"""The enrichment plugin: a long-lived gRPC server that hashicorp/go-plugin starts.
+
+The Go host (package pool) starts this file with the project's venv interpreter and
+talks to it over a unix socket. go-plugin's rules, which this module keeps:
+
+- The handshake ``1|1|unix|<socket>|grpc`` is the first and only line on stdout, flushed.
+  Afterwards fd 1 points at stderr, so a stray print can never corrupt the protocol.
+- Logs are JSON lines on stderr with ``@level``, ``@message`` and ``@timestamp``, which
+  go-plugin relays into the host's log at the right level.
+- The gRPC health service answers for the service name ``plugin``; the host pings it.
+- ``plugin.GRPCController/Shutdown`` stops the server at once. Without it every Kill()
+  in the host waits two seconds before it falls back to SIGKILL.
+- The socket lives in a private (0700) temporary folder that is removed on exit.
+- The process exits when its parent dies, so a crashed host leaves no orphans.
+- The magic cookie in the environment proves that go-plugin started us; run by hand,
+  the file explains itself instead of waiting forever.
+- stdin belongs to the host: nothing here reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+import enrich_pb2
+import enrich_pb2_grpc
+import rules_enricher
+
+# These must match pyplugin.Handshake in the Go host.
+MAGIC_COOKIE_KEY = "HH_ENRICH_PLUGIN"
+MAGIC_COOKIE_VALUE = "hh-enrich-plugin-v1"
+CORE_PROTOCOL_VERSION = 1
+APP_PROTOCOL_VERSION = 1
+
+# How often the parent watcher looks at our parent pid. A dead host is noticed within this.
+PARENT_CHECK_SECONDS = 0.5
+# How long in-flight calls may finish after Shutdown or SIGTERM.
+STOP_GRACE_SECONDS = 2.0
+
+_LOGGER = logging.getLogger("hh_enrich_plugin")
+
+
+class JSONLogFormatter(logging.Formatter):
+    """Formats records the way go-plugin's hclog parser expects them on stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "@level": _HCLOG_LEVELS.get(record.levelno, "info"),
+            "@message": record.getMessage(),
+            "@timestamp": datetime.fromtimestamp(record.created, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%S.%fZ"
+            ),
+            "@module": record.name,
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+_HCLOG_LEVELS = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warn",
+    logging.ERROR: "error",
+    logging.CRITICAL: "error",
+}
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JSONLogFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+@dataclass
+class EnrichFailure(Exception):
+    """A failed enrichment with the reason the host decides retries on.
+
+    Not frozen: raising an exception sets attributes such as __traceback__ on it.
+    """
+
+    reason: int
+    message: str
+    retryable: bool
+    retry_after_ms: int = 0
+
+    def to_proto(self) -> enrich_pb2.EnrichError:
+        return enrich_pb2.EnrichError(
+            reason=self.reason,
+            message=self.message,
+            retryable=self.retryable,
+            retry_after_ms=self.retry_after_ms,
+        )
+
+
+# The gRPC code sent with each reason. The host reads the EnrichError detail, not
+# the code; the code only keeps generic gRPC tooling honest.
+_GRPC_CODES = {
+    enrich_pb2.REASON_INVALID_CANDIDATE: code_pb2.INVALID_ARGUMENT,
+    enrich_pb2.REASON_UPSTREAM_RATE_LIMITED: code_pb2.RESOURCE_EXHAUSTED,
+    enrich_pb2.REASON_UPSTREAM_UNAVAILABLE: code_pb2.UNAVAILABLE,
+    enrich_pb2.REASON_UPSTREAM_BAD_OUTPUT: code_pb2.UNKNOWN,
+    enrich_pb2.REASON_TIMEOUT: code_pb2.DEADLINE_EXCEEDED,
+    enrich_pb2.REASON_INTERNAL: code_pb2.INTERNAL,
+}
+
+
+class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
+    """Serves Enrich, EnrichBatch and Describe with the local rules enricher.
+
+    One instance lives as long as the process, so the counters in Describe cover the
+    whole life of the process, which is what the host's pool wants to see.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs_served = 0
+
+    def Enrich(self, request, context):
+        try:
+            return self._enrich_one(request)
+        except EnrichFailure as failure:
+            context.abort_with_status(_status_for(failure))
+
+    def EnrichBatch(self, request, context):
+        results = []
+        for item in request.items:
+            try:
+                results.append(enrich_pb2.EnrichBatchResult(response=self._enrich_one(item)))
+            except EnrichFailure as failure:
+                results.append(enrich_pb2.EnrichBatchResult(error=failure.to_proto()))
+        return enrich_pb2.EnrichBatchResponse(results=results)
+
+    def Describe(self, request, context):
+        with self._lock:
+            served = self._jobs_served
+        return enrich_pb2.DescribeResponse(
+            model_version=rules_enricher.MODEL_VERSION,
+            prompt_version=rules_enricher.PROMPT_VERSION,
+            enricher="local_rules",
+            pid=os.getpid(),
+            rss_bytes=resident_memory_bytes(),
+            jobs_served=served,
+        )
+
+    def _enrich_one(self, request: enrich_pb2.EnrichRequest) -> enrich_pb2.EnrichResponse:
+        started = time.perf_counter()
+        candidate = _decode_candidate(request.candidate_json)
+        try:
+            enrichment = rules_enricher.enrich(candidate)
+        except rules_enricher.InvalidCandidate as exc:
+            raise EnrichFailure(enrich_pb2.REASON_INVALID_CANDIDATE, str(exc), False) from exc
+        except Exception as exc:  # a bug in the rules: report it, keep the process serving
+            _LOGGER.exception("enricher failed", extra={"fields": {"job_id": request.job_id}})
+            raise EnrichFailure(
+                enrich_pb2.REASON_INTERNAL, f"enricher failed: {exc}", False
+            ) from exc
+        with self._lock:
+            self._jobs_served += 1
+        return enrich_pb2.EnrichResponse(
+            enrichment_json=json.dumps(enrichment, separators=(",", ":")).encode(),
+            model_version=rules_enricher.MODEL_VERSION,
+            prompt_version=rules_enricher.PROMPT_VERSION,
+            enricher="local_rules",
+            processing_seconds=time.perf_counter() - started,
+        )
+
+
+def _decode_candidate(raw: bytes) -> dict:
+    try:
+        candidate = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EnrichFailure(
+            enrich_pb2.REASON_INVALID_CANDIDATE, f"candidate is not valid JSON: {exc}", False
+        ) from exc
+    if not isinstance(candidate, dict):
+        raise EnrichFailure(
+            enrich_pb2.REASON_INVALID_CANDIDATE, "candidate must be a JSON object", False
+        )
+    return candidate
+
+
+def _status_for(failure: EnrichFailure) -> grpc.Status:
+    detail = any_pb2.Any()
+    detail.Pack(failure.to_proto())
+    return rpc_status.to_status(
+        status_pb2.Status(
+            code=_GRPC_CODES.get(failure.reason, code_pb2.UNKNOWN),
+            message=failure.message,
+            details=[detail],
+        )
+    )
+
+
+def resident_memory_bytes() -> int:
+    """Current resident set size; falls back to the peak where /proc is missing."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class ControllerServicer:
+    """plugin.GRPCController: the host's way to ask for a clean exit.
+
+    Shutdown only sets an Event; the main thread stops the server, so the reply to
+    this very call still gets out.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+
+    def shutdown(self, _request: bytes, _context) -> bytes:
+        _LOGGER.debug("shutdown requested by host")
+        self._stop.set()
+        return b""  # plugin.Empty has no fields, so its encoding is empty
+
+
+def _controller_handler(stop: threading.Event) -> grpc.GenericRpcHandler:
+    # plugin.Empty has no fields: identity (de)serialisers spare us generated stubs
+    # for go-plugin's internal proto.
+    servicer = ControllerServicer(stop)
+    return grpc.method_handlers_generic_handler(
+        "plugin.GRPCController",
+        {
+            "Shutdown": grpc.unary_unary_rpc_method_handler(
+                servicer.shutdown,
+                request_deserializer=lambda data: data,
+                response_serializer=lambda data: data,
+            )
+        },
+    )
+
+
+def create_server(address: str, stop: threading.Event, max_workers: int = 4) -> grpc.Server:
+    """Builds the server on ``address`` (``unix:/path`` or ``127.0.0.1:0`` in tests)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+    enrich_pb2_grpc.add_EnricherServicer_to_server(EnricherServicer(), server)
+    health_servicer = health.HealthServicer()
+    health_servicer.set("plugin", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    server.add_generic_rpc_handlers((_controller_handler(stop),))
+    if server.add_insecure_port(address) == 0:
+        raise OSError(f"cannot listen on {address}")
+    return server
+
+
+def watch_parent(stop: threading.Event, parent_pid: int) -> threading.Thread:
+    """Sets ``stop`` when our parent goes away (we get re-parented)."""
+
+    def run() -> None:
+        while not stop.wait(PARENT_CHECK_SECONDS):
+            if os.getppid() != parent_pid:
+                _LOGGER.warning("host process is gone; exiting")
+                stop.set()
+
+    thread = threading.Thread(target=run, name="parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def check_magic_cookie() -> bool:
+    return os.environ.get(MAGIC_COOKIE_KEY) == MAGIC_COOKIE_VALUE
+
+
+def write_handshake(socket_path: str) -> None:
+    """Writes the handshake line, then points fd 1 at stderr for good."""
+    line = f"{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|unix|{socket_path}|grpc\n"
+    sys.stdout.write(line)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+
+
+def main() -> int:
+    configure_logging()
+    if not check_magic_cookie():
+        sys.stderr.write(
+            "This is the hh-enrich-svc enrichment plugin. It is started by the service "
+            "(package pool), not by hand.\n"
+        )
+        return 1
+    stop = threading.Event()
+    # go-plugin hosts handle Ctrl-C themselves and drain through us: ignore SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    # mkdtemp creates the folder with mode 0700: only we (and the host, same user) get in.
+    socket_dir = tempfile.mkdtemp(
+        prefix="hh-enrich-plugin-", dir=os.environ.get("PLUGIN_UNIX_SOCKET_DIR")
+    )
+    socket_path = os.path.join(socket_dir, "plugin.sock")
+    try:
+        workers = int(os.environ.get("ENRICH_PLUGIN_THREADS", "4"))
+        server = create_server(f"unix:{socket_path}", stop, max_workers=max(1, workers))
+        server.start()
+        watch_parent(stop, os.getppid())
+        write_handshake(socket_path)
+        _LOGGER.info(
+            "plugin serving",
+            extra={
+                "fields": {"pid": os.getpid(), "enricher": "local_rules", "socket": socket_path}
+            },
+        )
+        stop.wait()
+        server.stop(STOP_GRACE_SECONDS).wait()
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    _LOGGER.info("plugin stopped", extra={"fields": {"pid": os.getpid()}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
