@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// submitScript creates and enqueues a job unless the dedupe key names a live
+// job of the same tenant. Doing the lookup, the create and the enqueue in one
+// script is what makes dedupe atomic (REFERENCE W6): concurrent submits of
+// one candidate create one job, and no job exists that is not queued.
+//
+// KEYS[1] dedupe key
+// KEYS[2] key of the new job
+// KEYS[3] queue
+// KEYS[4] wakeup list
+// ARGV[1] job key prefix (to find the job a dedupe key names)
+// ARGV[2] tenant id
+// ARGV[3] "1" to force: skip the lookup and take over the dedupe key
+// ARGV[4] new job id
+// ARGV[5] job TTL, ms
+// ARGV[6] dedupe TTL, ms
+// ARGV[7] wakeup list LTRIM stop index
+// ARGV[8...] the new job's hash, field/value pairs
+// Returns {1} when it created the job, {0, {existing job hash pairs}} when
+// it deduped.
+var submitScript = redis.NewScript(wakeLua + `
+local jobKeyPrefix, tenantID, force, jobID = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local jobTTL, dedupeTTL, wakeTrimStop = ARGV[5], ARGV[6], ARGV[7]
+
+if force ~= '1' then
+  local existingID = redis.call('GET', KEYS[1])
+  if existingID then
+    local existingKey = jobKeyPrefix .. existingID
+    local existing = redis.call('HMGET', existingKey, 'tenantId', 'status')
+    -- A failed job does not dedupe (REFERENCE W7), nor does an expired one.
+    if existing[1] == tenantID and existing[2] and existing[2] ~= 'failed' then
+      return {0, redis.call('HGETALL', existingKey)}
+    end
+  end
+end
+
+redis.call('HSET', KEYS[2], unpack(ARGV, 8))
+redis.call('PEXPIRE', KEYS[2], jobTTL)
+redis.call('SET', KEYS[1], jobID, 'PX', dedupeTTL)
+redis.call('LPUSH', KEYS[3], jobID)
+wake(KEYS[4], 1, wakeTrimStop)
+return {1}
+`)
+
+// Submit creates a queued job for req, or returns the job an equal earlier
+// request created (created false). Requests are equal when they have the same
+// tenant and IdempotencyKey, or, without one, the same tenant, candidate and
+// payload (compared as canonical JSON). A failed or expired job does not
+// dedupe; Force always creates a job and makes later requests dedupe to it.
+// It returns an error for a missing tenant or candidate, or a payload that is
+// not JSON.
+func (s *RedisStore) Submit(ctx context.Context, req SubmitRequest) (job *Job, created bool, err error) {
+	job, dedupeKey, err := s.newJob(req)
+	if err != nil {
+		return nil, false, err
+	}
+	keys := []string{dedupeKey, s.keys.job(job.ID), s.keys.queue(), s.keys.wakeup()}
+	args := []any{
+		s.keys.jobKeyPrefix(), req.TenantID, boolArg(req.Force), job.ID,
+		millis(s.cfg.JobTTL), millis(s.cfg.DedupeTTL), wakeupTrimStop,
+	}
+	args = append(args, encodeJob(job, dedupeKey)...)
+	reply, err := submitScript.Run(ctx, s.client, keys, args...).Slice()
+	if err != nil {
+		return nil, false, interpretError("submit", err)
+	}
+	if len(reply) == 1 {
+		return job, true, nil
+	}
+	if len(reply) != 2 {
+		return nil, false, fmt.Errorf("store: submit: unexpected reply %v", reply)
+	}
+	fields, err := pairsToMap(reply[1])
+	if err != nil {
+		return nil, false, fmt.Errorf("store: submit: %w", err)
+	}
+	existing, err := decodeJob(fields)
+	if err != nil {
+		return nil, false, err
+	}
+	return existing, false, nil
+}
+
+// newJob builds the record Submit would create, and its dedupe key.
+func (s *RedisStore) newJob(req SubmitRequest) (*Job, string, error) {
+	if req.TenantID == "" || req.CandidateID == "" {
+		return nil, "", errors.New("store: submit: tenant and candidate ids are required")
+	}
+	payload, err := compactPayload(req.Payload)
+	if err != nil {
+		return nil, "", err
+	}
+	source, err := dedupeSource(req, payload)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.cfg.Now().UTC().Truncate(time.Millisecond) // as stored
+	job := &Job{
+		ID:                  newToken(),
+		TenantID:            req.TenantID,
+		CandidateID:         req.CandidateID,
+		CandidateDocumentID: req.TenantID + "_" + req.CandidateID,
+		Status:              StatusQueued,
+		CreatedAt:           now,
+		UpdatedAt:           now,
+		CorrelationID:       req.CorrelationID,
+		Priority:            priorityNormal,
+		Payload:             payload,
+	}
+	if req.Force {
+		job.Priority = priorityForce
+	}
+	return job, s.keys.dedupe(req.TenantID, sha1Hex(source)), nil
+}
+
+// millis is a duration as the integer milliseconds PEXPIRE and SET PX take.
+func millis(d time.Duration) int64 { return d.Milliseconds() }
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
