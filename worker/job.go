@@ -1,0 +1,262 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/headhunter/hh-enrich-svc/embed"
+	"github.com/headhunter/hh-enrich-svc/pool"
+	"github.com/headhunter/hh-enrich-svc/pyplugin"
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+	"github.com/headhunter/hh-enrich-svc/store"
+)
+
+// Error codes stored on failed jobs, beyond the plugin's own reasons
+// (pyplugin.Reason values such as invalid_candidate or upstream_rate_limited).
+const (
+	CodeCandidateNotFound = "candidate_not_found"
+	CodePythonTimeout     = "python_timeout"
+	CodePythonCrashed     = "python_crashed"
+	CodePythonError       = "python_error"
+	CodeBadEnrichment     = "python_bad_output"
+	CodeShutdown          = "shutdown"
+)
+
+// Result is what a completed job stores (REFERENCE §4's result fields).
+type Result struct {
+	ProcessingTimeSeconds  float64          `json:"processingTimeSeconds"`
+	CandidateSnapshot      map[string]any   `json:"candidateSnapshot"`
+	EmbeddingUpserted      bool             `json:"embeddingUpserted"`
+	EmbeddingSkippedReason embed.SkipReason `json:"embeddingSkippedReason,omitempty"`
+	ModelVersion           string           `json:"modelVersion"`
+	PromptVersion          string           `json:"promptVersion"`
+	Enricher               string           `json:"enricher"`
+	PhaseDurationsMs       PhaseDurations   `json:"phaseDurationsMs"`
+	Attempts               int              `json:"attempts"`
+	QueueDurationMs        float64          `json:"queueDurationMs"`
+}
+
+// PhaseDurations are milliseconds spent in each phase of the successful attempt.
+// Total runs from lease to completion; Queue is not part of it.
+type PhaseDurations struct {
+	Queue  float64 `json:"queue"`
+	Python float64 `json:"python"`
+	Embed  float64 `json:"embed"`
+	Total  float64 `json:"total"`
+}
+
+// jobError is a failure the worker decided on itself, with its code.
+type jobError struct {
+	code      string
+	message   string
+	retryable bool
+}
+
+func (e *jobError) Error() string { return e.code + ": " + e.message }
+
+// runJob runs one leased job to its end and records the outcome.
+func (r *Runner) runJob(ctx context.Context, lease *store.Lease) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	heartbeatDone := make(chan struct{})
+	go func() {
+		defer close(heartbeatDone)
+		r.keepLease(ctx, cancel, lease)
+	}()
+	result, err := r.process(ctx, lease)
+	cancel()
+	<-heartbeatDone
+	r.record(context.WithoutCancel(ctx), lease, result, err)
+}
+
+// keepLease renews the lease until ctx ends. A lost lease cancels the job: another
+// worker owns it now, and this one must not write its outcome.
+func (r *Runner) keepLease(ctx context.Context, cancelJob context.CancelFunc, lease *store.Lease) {
+	ticker := time.NewTicker(r.cfg.HeartbeatInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		err := r.store.Heartbeat(ctx, lease)
+		if errors.Is(err, store.ErrLeaseLost) {
+			r.log.Warn("lease lost; abandoning job", "job_id", lease.Job.ID)
+			cancelJob()
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("lease renewal failed", "job_id", lease.Job.ID, "error", err)
+		}
+	}
+}
+
+func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, error) {
+	job := lease.Job
+	started := r.cfg.Now()
+	candidate, err := candidateDocument(job)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(candidate)
+	if err != nil {
+		return nil, &jobError{code: CodeCandidateNotFound, message: err.Error()}
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
+	defer cancel()
+	resp, err := r.enricher.Enrich(callCtx, &enrichv1.EnrichRequest{
+		JobId:         job.ID,
+		TenantId:      job.TenantID,
+		CandidateId:   job.CandidateID,
+		CandidateJson: raw,
+		Attempt:       int32(job.Attempts),
+	})
+	if err != nil {
+		return nil, err
+	}
+	pythonDone := r.cfg.Now()
+	snapshot, err := enrichedSnapshot(candidate, resp, pythonDone)
+	if err != nil {
+		return nil, err
+	}
+	finished := r.cfg.Now()
+	queue := millis(started.Sub(job.CreatedAt))
+	return &Result{
+		ProcessingTimeSeconds:  round(finished.Sub(started).Seconds(), 6),
+		CandidateSnapshot:      snapshot,
+		EmbeddingSkippedReason: embed.SkipDisabled,
+		ModelVersion:           resp.GetModelVersion(),
+		PromptVersion:          resp.GetPromptVersion(),
+		Enricher:               resp.GetEnricher(),
+		PhaseDurationsMs: PhaseDurations{
+			Queue:  queue,
+			Python: millis(pythonDone.Sub(started)),
+			Embed:  0,
+			Total:  millis(finished.Sub(started)),
+		},
+		Attempts:        job.Attempts,
+		QueueDurationMs: queue,
+	}, nil
+}
+
+// candidateDocument is the enrichment input: the request's payload, which stands in
+// for the Firestore candidate document until the Firestore store lands.
+func candidateDocument(job *store.Job) (map[string]any, error) {
+	payload := bytes.TrimSpace(job.Payload)
+	if len(payload) == 0 || bytes.Equal(payload, []byte("null")) {
+		return nil, &jobError{code: CodeCandidateNotFound, message: "no candidate document and no payload to enrich"}
+	}
+	doc := map[string]any{}
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, &jobError{code: CodeCandidateNotFound, message: "payload is not a JSON object: " + err.Error()}
+	}
+	doc["candidate_id"] = job.CandidateID
+	doc["org_id"] = job.TenantID
+	return doc, nil
+}
+
+// enrichedSnapshot is the candidate document as it reads after enrichment: the
+// fields REFERENCE §5 merges into it.
+func enrichedSnapshot(candidate map[string]any, resp *enrichv1.EnrichResponse, at time.Time) (map[string]any, error) {
+	var enrichment map[string]any
+	if err := json.Unmarshal(resp.GetEnrichmentJson(), &enrichment); err != nil {
+		return nil, &jobError{code: CodeBadEnrichment, message: "plugin returned invalid JSON: " + err.Error()}
+	}
+	snapshot := make(map[string]any, len(candidate)+6)
+	for k, v := range candidate {
+		snapshot[k] = v
+	}
+	for _, field := range []string{"resume_analysis", "recruiter_insights", "overall_score"} {
+		value, ok := enrichment[field]
+		if !ok {
+			return nil, &jobError{code: CodeBadEnrichment, message: "enrichment lacks " + field}
+		}
+		snapshot[field] = value
+	}
+	stamp := at.UTC().Format(time.RFC3339Nano)
+	snapshot["processing_metadata"] = map[string]any{
+		"processed_at":    stamp,
+		"model_version":   resp.GetModelVersion(),
+		"prompt_version":  resp.GetPromptVersion(),
+		"enricher":        resp.GetEnricher(),
+		"processing_time": resp.GetProcessingSeconds(),
+	}
+	snapshot["status"] = "enriched"
+	snapshot["enriched_at"] = stamp
+	snapshot["updated_at"] = stamp
+	return snapshot, nil
+}
+
+// record writes the job's outcome. It runs on a context that outlives the job's
+// cancellation, so a job cancelled at shutdown still goes back to the queue.
+func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result, runErr error) {
+	job := lease.Job
+	if runErr == nil {
+		raw, err := json.Marshal(result)
+		if err == nil {
+			err = r.store.Complete(ctx, lease, raw)
+		}
+		r.logOutcome(job, "completed", err, "total_ms", result.PhaseDurationsMs.Total)
+		return
+	}
+	jerr := errorFor(runErr)
+	requeued, err := r.store.Fail(ctx, lease, jerr)
+	outcome := "failed"
+	if requeued {
+		outcome = "requeued"
+	}
+	r.logOutcome(job, outcome, err, "code", jerr.Code, "message", jerr.Message)
+}
+
+func (r *Runner) logOutcome(job *store.Job, outcome string, storeErr error, fields ...any) {
+	fields = append([]any{"job_id", job.ID, "tenant_id", job.TenantID, "attempt", job.Attempts, "outcome", outcome}, fields...)
+	switch {
+	case errors.Is(storeErr, store.ErrLeaseLost):
+		r.log.Warn("job outcome dropped: lease lost to another worker", fields...)
+	case storeErr != nil:
+		r.log.Error("recording job outcome failed; its lease will expire and it will run again",
+			append(fields, "error", storeErr)...)
+	case outcome == "completed":
+		r.log.Debug("job completed", fields...)
+	default:
+		r.log.Info("job "+outcome, fields...)
+	}
+}
+
+// classify maps an enrichment error to the job's error code and retry decision.
+func classify(err error) store.JobError {
+	var perr *pyplugin.Error
+	switch {
+	case errors.As(err, &perr):
+		code := string(perr.Reason)
+		switch perr.Reason {
+		case pyplugin.ReasonTimeout:
+			code = CodePythonTimeout
+		case pyplugin.ReasonInternal:
+			code = CodePythonError
+		}
+		return store.JobError{Code: code, Message: perr.Message, Retryable: perr.Retryable}
+	case errors.Is(err, pyplugin.ErrProcessGone):
+		return store.JobError{Code: CodePythonCrashed, Message: err.Error(), Retryable: true}
+	case errors.Is(err, pool.ErrClosed), errors.Is(err, context.Canceled):
+		// Shutdown or a lost lease interrupted the job; it did nothing wrong.
+		return store.JobError{Code: CodeShutdown, Message: err.Error(), Retryable: true}
+	case errors.Is(err, context.DeadlineExceeded):
+		return store.JobError{Code: CodePythonTimeout, Message: err.Error(), Retryable: true}
+	default:
+		return store.JobError{Code: CodePythonError, Message: fmt.Sprint(err), Retryable: true}
+	}
+}
+
+func millis(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
+
+func round(v float64, places int) float64 {
+	scale := math.Pow(10, float64(places))
+	return math.Round(v*scale) / scale
+}

@@ -1,0 +1,226 @@
+// Package worker runs jobs: it leases a job from the store, enriches the candidate
+// on the plugin pool, and completes or fails the job with a result or an error code.
+//
+// A job's life: lease → build the candidate from the job → pool.Enrich → complete.
+// While a job runs, its lease is renewed; if the lease is lost (another instance
+// reclaimed it), the job's work is cancelled and its outcome is not written.
+package worker
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+	"github.com/headhunter/hh-enrich-svc/store"
+)
+
+// Defaults for Config fields left zero.
+const (
+	ConcurrencyDefault       = 2
+	JobTimeoutDefault        = 180 * time.Second
+	HeartbeatIntervalDefault = 3 * time.Second
+	IdleWaitDefault          = time.Second
+)
+
+// Store is what a Runner needs of the job store (*store.RedisStore).
+type Store interface {
+	Lease(ctx context.Context) (*store.Lease, error)
+	WaitForWork(ctx context.Context, timeout time.Duration) error
+	Heartbeat(ctx context.Context, l *store.Lease) error
+	Complete(ctx context.Context, l *store.Lease, result json.RawMessage) error
+	Fail(ctx context.Context, l *store.Lease, jerr store.JobError) (requeued bool, err error)
+}
+
+// Enricher is what a Runner needs of the plugin pool (*pool.Pool).
+type Enricher interface {
+	Enrich(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error)
+}
+
+// Config configures a Runner.
+type Config struct {
+	// Concurrency is how many jobs run at once in this instance (ENRICH_CONCURRENCY).
+	// Default 2.
+	Concurrency int
+	// JobTimeout is the deadline of one enrichment call (ENRICH_JOB_TIMEOUT_MS).
+	// Default 180 s.
+	JobTimeout time.Duration
+	// HeartbeatInterval is how often a running job's lease is renewed. It must be well
+	// under the store's lease duration. Default 3 s.
+	HeartbeatInterval time.Duration
+	// IdleWait bounds one blocking wait for new work. Wake-ups normally come at once;
+	// this only caps how long a missed wake-up could delay a job. Default 1 s.
+	IdleWait time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives job outcomes. Default hclog's default.
+	Logger hclog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	c.Concurrency = cmp.Or(c.Concurrency, ConcurrencyDefault)
+	c.JobTimeout = cmp.Or(c.JobTimeout, JobTimeoutDefault)
+	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, HeartbeatIntervalDefault)
+	c.IdleWait = cmp.Or(c.IdleWait, IdleWaitDefault)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Concurrency < 1 || c.JobTimeout <= 0 || c.HeartbeatInterval <= 0 || c.IdleWait <= 0 {
+		return fmt.Errorf("worker: Concurrency, JobTimeout, HeartbeatInterval and IdleWait must be positive: %+v", c)
+	}
+	return nil
+}
+
+// Runner leases and runs jobs until stopped.
+type Runner struct {
+	cfg      Config
+	store    Store
+	enricher Enricher
+	log      hclog.Logger
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	// stopLeasing ends the fetch loop; cancelJobs ends the jobs still running when the
+	// caller's Stop deadline passes.
+	stopLeasing context.CancelFunc
+	cancelJobs  context.CancelFunc
+	fetchDone   chan struct{}
+	jobs        sync.WaitGroup
+}
+
+// New returns a Runner that has not started.
+func New(s Store, e Enricher, cfg Config) (*Runner, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Runner{cfg: cfg, store: s, enricher: e, log: cfg.Logger.Named("worker")}, nil
+}
+
+// Start begins leasing jobs in the background. It returns at once. Calling it again,
+// or after Stop, does nothing.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started || r.stopped {
+		return nil
+	}
+	r.started = true
+	// Jobs get their own context, detached from ctx's cancellation: stopping the intake
+	// must not abort work in progress (Stop decides when that happens).
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	leaseCtx, stopLeasing := context.WithCancel(ctx)
+	r.cancelJobs, r.stopLeasing = cancelJobs, stopLeasing
+	r.fetchDone = make(chan struct{})
+	go r.fetchLoop(leaseCtx, jobCtx)
+	return nil
+}
+
+// Stop stops leasing new jobs, then waits for the running ones to finish. When ctx
+// ends first, the running jobs are cancelled (their leases expire or are failed
+// back to the queue, so none is lost) and Stop returns ctx's error. Safe to call
+// before Start and more than once.
+func (r *Runner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.started || r.stopped {
+		r.stopped = true
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopped = true
+	r.mu.Unlock()
+
+	r.stopLeasing()
+	<-r.fetchDone
+	done := make(chan struct{})
+	go func() { r.jobs.Wait(); close(done) }()
+	select {
+	case <-done:
+		r.cancelJobs()
+		return nil
+	case <-ctx.Done():
+		r.cancelJobs()
+		<-done
+		return fmt.Errorf("worker: jobs cancelled at stop: %w", ctx.Err())
+	}
+}
+
+// fetchLoop leases a job whenever a slot is free and runs it in its own goroutine.
+func (r *Runner) fetchLoop(leaseCtx, jobCtx context.Context) {
+	defer close(r.fetchDone)
+	slots := make(chan struct{}, r.cfg.Concurrency)
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-leaseCtx.Done():
+			return
+		}
+		lease, err := r.store.Lease(leaseCtx)
+		if err != nil || lease == nil {
+			<-slots
+			r.idle(leaseCtx, err)
+			continue
+		}
+		r.jobs.Add(1)
+		go func() {
+			defer r.jobs.Done()
+			defer func() { <-slots }()
+			r.runJob(jobCtx, lease)
+		}()
+	}
+}
+
+// idle waits for work after an empty queue, or backs off after a store error.
+func (r *Runner) idle(ctx context.Context, leaseErr error) {
+	if leaseErr == nil {
+		if err := r.store.WaitForWork(ctx, r.cfg.IdleWait); err == nil || ctx.Err() != nil {
+			return
+		} else {
+			leaseErr = err
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	// Redis is down or failing: wait before trying again rather than spinning.
+	r.log.Error("leasing jobs failed", "error", leaseErr, "retry_in", r.cfg.IdleWait)
+	select {
+	case <-time.After(r.cfg.IdleWait):
+	case <-ctx.Done():
+	}
+}
+
+// RunOnce leases one job and runs it to its end in the caller's goroutine. It
+// reports whether there was a job. Tests and batch tools use it; the Runner itself
+// uses Start.
+func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
+	lease, err := r.store.Lease(ctx)
+	if err != nil || lease == nil {
+		return false, err
+	}
+	r.runJob(ctx, lease)
+	return true, nil
+}
+
+// errorFor is how a job failure is reported and stored.
+func errorFor(err error) store.JobError {
+	var jerr *jobError
+	if errors.As(err, &jerr) {
+		return store.JobError{Code: jerr.code, Message: jerr.message, Retryable: jerr.retryable}
+	}
+	return classify(err)
+}

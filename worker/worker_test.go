@@ -1,0 +1,288 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/headhunter/hh-enrich-svc/pool"
+	"github.com/headhunter/hh-enrich-svc/pyplugin"
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+	"github.com/headhunter/hh-enrich-svc/store"
+	"github.com/headhunter/hh-enrich-svc/store/redistest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const testTimeout = 30 * time.Second
+
+var goodEnrichment = []byte(`{"resume_analysis":{"technical_skills":["Go"]},"recruiter_insights":{"sentiment":"positive"},"overall_score":0.7}`)
+
+// scriptedEnricher answers each call with the next scripted outcome, then succeeds.
+type scriptedEnricher struct {
+	mu       sync.Mutex
+	outcomes []error
+	calls    int
+}
+
+func (e *scriptedEnricher) Enrich(_ context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls++
+	if len(e.outcomes) > 0 {
+		err := e.outcomes[0]
+		e.outcomes = e.outcomes[1:]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &enrichv1.EnrichResponse{
+		EnrichmentJson: goodEnrichment, ModelVersion: "m1", PromptVersion: "p1", Enricher: "scripted",
+	}, nil
+}
+
+type testBundle struct {
+	store    *store.RedisStore
+	enricher *scriptedEnricher
+	runner   *Runner
+}
+
+func setup(t *testing.T, outcomes ...error) *testBundle {
+	t.Helper()
+	client := redis.NewClient(redistest.Start(t))
+	t.Cleanup(func() { client.Close() })
+	st, err := store.NewRedisStore(client, store.Config{Prefix: "test:" + t.Name() + ":", MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enricher := &scriptedEnricher{outcomes: outcomes}
+	runner, err := New(st, enricher, Config{Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testBundle{store: st, enricher: enricher, runner: runner}
+}
+
+func (b *testBundle) submit(t *testing.T, payload string) string {
+	t.Helper()
+	req := store.SubmitRequest{TenantID: "tenant-alpha", CandidateID: "cand-1"}
+	if payload != "" {
+		req.Payload = json.RawMessage(payload)
+	}
+	job, _, err := b.store.Submit(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job.ID
+}
+
+// runAll runs jobs one at a time until the queue is empty.
+func (b *testBundle) runAll(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for {
+		ran, err := b.runner.RunOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ran {
+			return
+		}
+	}
+}
+
+func (b *testBundle) job(t *testing.T, id string) *store.Job {
+	t.Helper()
+	job, err := b.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
+
+const resumePayload = `{"name":"Ada","resume_text":"Backend engineer, Go"}`
+
+func TestRunner(t *testing.T) {
+	t.Parallel()
+
+	t.Run("CompletesAJobWithEveryResultField", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.submit(t, resumePayload)
+		b.runAll(t)
+		job := b.job(t, id)
+		if job.Status != store.StatusCompleted {
+			t.Fatalf("status %s (%s: %s)", job.Status, job.ErrorCode, job.ErrorMessage)
+		}
+		var result Result
+		if err := json.Unmarshal(job.Result, &result); err != nil {
+			t.Fatal(err)
+		}
+		if result.ModelVersion != "m1" || result.PromptVersion != "p1" || result.Attempts != 1 ||
+			result.EmbeddingUpserted || result.EmbeddingSkippedReason != "embedding_disabled" {
+			t.Fatalf("result = %+v", result)
+		}
+		snap := result.CandidateSnapshot
+		if snap["name"] != "Ada" || snap["status"] != "enriched" || snap["overall_score"] != 0.7 ||
+			snap["candidate_id"] != "cand-1" || snap["org_id"] != "tenant-alpha" {
+			t.Fatalf("snapshot = %v", snap)
+		}
+	})
+
+	for _, tc := range []struct {
+		name     string
+		payload  string
+		outcome  error
+		code     string
+		attempts int
+	}{
+		{"NoPayloadFailsAsCandidateNotFoundWithoutRetry", "", nil, CodeCandidateNotFound, 1},
+		{"NullPayloadFailsAsCandidateNotFound", "null", nil, CodeCandidateNotFound, 1},
+		{"InvalidCandidateFailsWithoutRetry", resumePayload,
+			&pyplugin.Error{Reason: pyplugin.ReasonInvalidCandidate, Message: "nothing to enrich"}, "invalid_candidate", 1},
+		{"PluginBugFailsAsPythonError", resumePayload,
+			&pyplugin.Error{Reason: pyplugin.ReasonInternal, Message: "KeyError"}, CodePythonError, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, tc.outcome)
+			id := b.submit(t, tc.payload)
+			b.runAll(t)
+			job := b.job(t, id)
+			if job.Status != store.StatusFailed || job.ErrorCode != tc.code || job.Attempts != tc.attempts || job.ErrorMessage == "" {
+				t.Fatalf("job = %s code %q attempts %d message %q; want failed %q after %d",
+					job.Status, job.ErrorCode, job.Attempts, job.ErrorMessage, tc.code, tc.attempts)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name    string
+		failure error
+	}{
+		{"RateLimitIsRetried", &pyplugin.Error{Reason: pyplugin.ReasonUpstreamRateLimited, Retryable: true}},
+		{"TimeoutIsRetried", &pyplugin.Error{Reason: pyplugin.ReasonTimeout, Retryable: true}},
+		{"CrashedProcessIsRetried", fmt.Errorf("pool: tries lost their process: %w", pyplugin.ErrProcessGone)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, tc.failure)
+			id := b.submit(t, resumePayload)
+			b.runAll(t)
+			job := b.job(t, id)
+			if job.Status != store.StatusCompleted || job.Attempts != 2 || b.enricher.calls != 2 {
+				t.Fatalf("job %s after %d attempts, %d calls; want completed on the second", job.Status, job.Attempts, b.enricher.calls)
+			}
+		})
+	}
+
+	t.Run("RetryableFailureFailsForGoodAtTheAttemptLimit", func(t *testing.T) {
+		t.Parallel()
+		timeout := &pyplugin.Error{Reason: pyplugin.ReasonTimeout, Message: "slow", Retryable: true}
+		b := setup(t, timeout, timeout, timeout)
+		id := b.submit(t, resumePayload)
+		b.runAll(t)
+		job := b.job(t, id)
+		if job.Status != store.StatusFailed || job.ErrorCode != CodePythonTimeout || job.Attempts != 3 {
+			t.Fatalf("job %s code %q attempts %d; want failed python_timeout after 3", job.Status, job.ErrorCode, job.Attempts)
+		}
+	})
+
+	t.Run("StartedRunnerPicksUpJobsAndStopDrains", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		if err := b.runner.Stop(ctx); err != nil {
+			t.Fatalf("Stop before Start: %v", err)
+		}
+		b = setup(t)
+		if err := b.runner.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids := []string{}
+		for i := range 20 {
+			job, _, err := b.store.Submit(ctx, store.SubmitRequest{
+				TenantID: "tenant-alpha", CandidateID: fmt.Sprintf("c%d", i), Payload: json.RawMessage(resumePayload),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, job.ID)
+		}
+		waitForStatus(t, b, ids[len(ids)-1], store.StatusCompleted)
+		stopCtx, cancel := context.WithTimeout(ctx, testTimeout)
+		defer cancel()
+		if err := b.runner.Stop(stopCtx); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.runner.Stop(stopCtx); err != nil {
+			t.Fatalf("second Stop: %v", err)
+		}
+		for _, id := range ids {
+			if job := b.job(t, id); job.Status != store.StatusCompleted {
+				t.Fatalf("job %s is %s", id, job.Status)
+			}
+		}
+	})
+}
+
+// waitForStatus polls the job; the runner has no completion signal of its own.
+func waitForStatus(t *testing.T, b *testBundle, id string, want store.Status) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for b.job(t, id).Status != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s never became %s", id, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRunnerOnTheRealPluginPool(t *testing.T) {
+	t.Parallel()
+	root, _ := filepath.Abs("..")
+	p, err := pool.New(pool.Config{
+		Size:         1,
+		PythonPath:   filepath.Join(root, ".venv", "bin", "python"),
+		PluginScript: filepath.Join(root, "cloud_run_worker", "plugin_server.py"),
+		Env:          []string{"PATH=" + os.Getenv("PATH")},
+		Logger:       hclog.NewNullLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Stop(ctx) }()
+	b := setup(t)
+	b.runner, err = New(b.store, p, Config{Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := b.submit(t, `{"name":"Ada","resume_text":"Senior Go engineer at Stripe 2018 - 2024. Led a team of 5."}`)
+	b.runAll(t)
+	job := b.job(t, good)
+	var result Result
+	if err := json.Unmarshal(job.Result, &result); err != nil {
+		t.Fatalf("job %s: %v", job.Status, err)
+	}
+	analysis, _ := result.CandidateSnapshot["resume_analysis"].(map[string]any)
+	if job.Status != store.StatusCompleted || result.Enricher != "local_rules" || analysis == nil {
+		t.Fatalf("job %s, result %+v", job.Status, result)
+	}
+}
