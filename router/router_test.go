@@ -1,0 +1,318 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/headhunter/hh-enrich-svc/store"
+	"github.com/headhunter/hh-enrich-svc/store/redistest"
+)
+
+// testBundle is the API under test and the real Redis store behind it.
+type testBundle struct {
+	handler http.Handler
+	store   *store.RedisStore
+}
+
+func setup(t testing.TB) *testBundle {
+	t.Helper()
+	client := redis.NewClient(redistest.Start(t))
+	t.Cleanup(func() { client.Close() })
+	st, err := store.NewRedisStore(client, store.Config{Prefix: "test:" + t.Name() + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Store: st, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testBundle{handler: h, store: st}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (b *testBundle) request(t *testing.T, method, path string, headers map[string]string, body string) response {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	b.handler.ServeHTTP(rec, req)
+	out := response{status: rec.Code, header: rec.Header()}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out.body); err != nil {
+		t.Fatalf("%s %s: body %q is not JSON: %v", method, path, rec.Body.String(), err)
+	}
+	return out
+}
+
+var jsonTenant = map[string]string{"Content-Type": "application/json", "X-Tenant-ID": "tenant-alpha"}
+
+func withHeader(base map[string]string, k, v string) map[string]string {
+	out := map[string]string{}
+	for key, val := range base {
+		out[key] = val
+	}
+	if v == "" {
+		delete(out, k)
+	} else {
+		out[k] = v
+	}
+	return out
+}
+
+func TestSubmitRejectsBadInputWithACodeAndNever500(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		body    string
+		status  int
+		code    string
+	}{
+		{"MissingTenant", withHeader(jsonTenant, "X-Tenant-ID", ""), `{"candidateId":"c1"}`, 400, CodeMissingTenant},
+		{"BlankTenant", withHeader(jsonTenant, "X-Tenant-ID", "   "), `{"candidateId":"c1"}`, 400, CodeMissingTenant},
+		{"TenantWithUnderscore", withHeader(jsonTenant, "X-Tenant-ID", "a_b"), `{"candidateId":"c1"}`, 400, CodeInvalidTenant},
+		{"TenantWithSlash", withHeader(jsonTenant, "X-Tenant-ID", "a/b"), `{"candidateId":"c1"}`, 400, CodeInvalidTenant},
+		{"NoContentType", withHeader(jsonTenant, "Content-Type", ""), `{"candidateId":"c1"}`, 415, CodeUnsupportedMediaType},
+		{"TextContentType", withHeader(jsonTenant, "Content-Type", "text/plain"), `{"candidateId":"c1"}`, 415, CodeUnsupportedMediaType},
+		{"EmptyBody", jsonTenant, ``, 400, CodeInvalidBody},
+		{"NotJSON", jsonTenant, `candidateId=c1`, 400, CodeInvalidBody},
+		{"TruncatedJSON", jsonTenant, `{"candidateId":"c1"`, 400, CodeInvalidBody},
+		{"ArrayBody", jsonTenant, `[{"candidateId":"c1"}]`, 400, CodeInvalidBody},
+		{"TwoObjects", jsonTenant, `{"candidateId":"c1"} {"candidateId":"c2"}`, 400, CodeInvalidBody},
+		{"UnknownField", jsonTenant, `{"candidateId":"c1","priority":1}`, 400, CodeInvalidField},
+		{"MissingCandidateID", jsonTenant, `{"async":true}`, 400, CodeInvalidField},
+		{"EmptyCandidateID", jsonTenant, `{"candidateId":""}`, 400, CodeInvalidField},
+		{"CandidateIDWithSlash", jsonTenant, `{"candidateId":"a/b"}`, 400, CodeInvalidField},
+		{"CandidateIDTooLong", jsonTenant, `{"candidateId":"` + strings.Repeat("c", 129) + `"}`, 400, CodeInvalidField},
+		{"CandidateIDNumber", jsonTenant, `{"candidateId":42}`, 400, CodeInvalidField},
+		{"AsyncAsString", jsonTenant, `{"candidateId":"c1","async":"false"}`, 400, CodeInvalidField},
+		{"ForceAsNumber", jsonTenant, `{"candidateId":"c1","force":1}`, 400, CodeInvalidField},
+		{"IdempotencyKeyTooShort", jsonTenant, `{"candidateId":"c1","idempotencyKey":"short"}`, 400, CodeInvalidField},
+		{"IdempotencyKeyTooLong", jsonTenant, `{"candidateId":"c1","idempotencyKey":"` + strings.Repeat("k", 129) + `"}`, 400, CodeInvalidField},
+		{"PayloadArray", jsonTenant, `{"candidateId":"c1","payload":[1]}`, 400, CodeInvalidField},
+		{"PayloadString", jsonTenant, `{"candidateId":"c1","payload":"x"}`, 400, CodeInvalidField},
+		{"BodyTooLarge", jsonTenant, `{"candidateId":"c1","payload":{"resume_text":"` + strings.Repeat("x", MaxBodyBytesDefault) + `"}}`, 413, CodeBodyTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := b.request(t, http.MethodPost, "/v1/enrich/profile", tc.headers, tc.body)
+			if resp.status != tc.status || resp.body["code"] != tc.code {
+				t.Fatalf("got %d %v, want %d %s", resp.status, resp.body, tc.status, tc.code)
+			}
+			if msg, _ := resp.body["message"].(string); msg == "" {
+				t.Fatalf("no message in %v", resp.body)
+			}
+		})
+	}
+}
+
+func TestSubmit(t *testing.T) {
+	t.Parallel()
+
+	t.Run("AcceptsAJobAndReturnsItsRecord", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		resp := b.request(t, http.MethodPost, "/v1/enrich/profile", withHeader(jsonTenant, "X-Request-ID", "req-1"),
+			`{"candidateId":"cand-1","payload":{"resume_text":"Go developer"}}`)
+		if resp.status != http.StatusAccepted {
+			t.Fatalf("status %d %v", resp.status, resp.body)
+		}
+		job := resp.body["job"].(map[string]any)
+		want := map[string]any{
+			"tenantId": "tenant-alpha", "candidateId": "cand-1", "candidateDocumentId": "tenant-alpha_cand-1",
+			"status": "queued", "correlationId": "tenant-alpha:req-1", "priority": 5.0, "attemptCount": 0.0,
+		}
+		for k, v := range want {
+			if job[k] != v {
+				t.Errorf("job[%s] = %v, want %v", k, job[k], v)
+			}
+		}
+		if _, leaked := job["dedupeKey"]; leaked {
+			t.Error("the response exposes the internal dedupe key")
+		}
+		if got := resp.header.Get("X-Request-ID"); got != "req-1" {
+			t.Errorf("X-Request-ID = %q, want the caller's", got)
+		}
+	})
+
+	t.Run("ReturnsTheSameJobForTheSameSubmission", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		body := `{"candidateId":"cand-1","payload":{"a":1,"b":2}}`
+		first := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, body)
+		second := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, `{"candidateId":"cand-1","payload":{"b":2,"a":1}}`)
+		if id := first.body["job"].(map[string]any)["jobId"]; second.body["job"].(map[string]any)["jobId"] != id {
+			t.Fatalf("dedupe missed: %v then %v", first.body, second.body)
+		}
+	})
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ShowsAJobToItsTenantOnly", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		job, _, err := b.store.Submit(context.Background(), store.SubmitRequest{TenantID: "tenant-alpha", CandidateID: "c1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := b.request(t, http.MethodGet, "/v1/enrich/status/"+job.ID, jsonTenant, "")
+		if own.status != http.StatusOK || own.body["job"].(map[string]any)["jobId"] != job.ID {
+			t.Fatalf("own tenant: %d %v", own.status, own.body)
+		}
+		other := b.request(t, http.MethodGet, "/v1/enrich/status/"+job.ID, withHeader(jsonTenant, "X-Tenant-ID", "tenant-beta"), "")
+		missing := b.request(t, http.MethodGet, "/v1/enrich/status/0123456789abcdef0123456789abcdef", jsonTenant, "")
+		if other.status != http.StatusNotFound || missing.status != http.StatusNotFound {
+			t.Fatalf("other tenant %d, missing job %d: want both 404", other.status, missing.status)
+		}
+		// Another tenant's job must be indistinguishable from a missing one, ids aside.
+		delete(other.body["details"].(map[string]any), "jobId")
+		delete(missing.body["details"].(map[string]any), "jobId")
+		if other.body["code"] != missing.body["code"] || other.body["message"] != missing.body["message"] {
+			t.Fatalf("other tenant's answer %v differs from a missing job's %v", other.body, missing.body)
+		}
+	})
+
+	t.Run("MalformedJobIDIsNotFound", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		resp := b.request(t, http.MethodGet, "/v1/enrich/status/"+strings.Repeat("a", 200), jsonTenant, "")
+		if resp.status != http.StatusNotFound || resp.body["code"] != CodeNotFound {
+			t.Fatalf("got %d %v", resp.status, resp.body)
+		}
+	})
+}
+
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+
+	t.Run("UnknownRouteAndWrongMethodAnswerInJSON", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		if resp := b.request(t, http.MethodGet, "/v2/nothing", nil, ""); resp.status != 404 || resp.body["code"] != CodeNotFound {
+			t.Fatalf("unknown route: %d %v", resp.status, resp.body)
+		}
+		if resp := b.request(t, http.MethodDelete, "/v1/enrich/profile", nil, ""); resp.status != 405 || resp.body["code"] != CodeMethodNotAllowed {
+			t.Fatalf("wrong method: %d %v", resp.status, resp.body)
+		}
+	})
+
+	t.Run("HealthReportsRedis", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		for _, path := range []string{"/health", "/healthz", "/readyz"} {
+			if resp := b.request(t, http.MethodGet, path, nil, ""); resp.status != 200 || resp.body["status"] != "ok" {
+				t.Fatalf("%s: %d %v", path, resp.status, resp.body)
+			}
+		}
+	})
+
+	t.Run("HealthIs503WhenRedisIsDown", func(t *testing.T) {
+		t.Parallel()
+		h, err := New(Config{Store: downStore{}, Logger: hclog.NewNullLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &testBundle{handler: h}
+		if resp := b.request(t, http.MethodGet, "/health", nil, ""); resp.status != 503 || resp.body["status"] != "unhealthy" {
+			t.Fatalf("got %d %v", resp.status, resp.body)
+		}
+		if resp := b.request(t, http.MethodGet, "/ready", nil, ""); resp.status != 200 {
+			t.Fatalf("/ready: %d %v", resp.status, resp.body)
+		}
+	})
+
+	t.Run("StoreOutageIsALogged500WithoutDetails", func(t *testing.T) {
+		t.Parallel()
+		h, err := New(Config{Store: downStore{}, Logger: hclog.NewNullLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &testBundle{handler: h}
+		resp := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, `{"candidateId":"c1"}`)
+		if resp.status != 500 || resp.body["code"] != CodeInternal || strings.Contains(resp.body["message"].(string), "refused") {
+			t.Fatalf("got %d %v", resp.status, resp.body)
+		}
+	})
+}
+
+// downStore is a store whose Redis is unreachable.
+type downStore struct{}
+
+var errDown = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+
+func (downStore) Submit(context.Context, store.SubmitRequest) (*store.Job, bool, error) {
+	return nil, false, errDown
+}
+func (downStore) Get(context.Context, string) (*store.Job, error) { return nil, errDown }
+func (downStore) Ping(context.Context) error                      { return errDown }
+
+func TestSyncSubmit(t *testing.T) {
+	t.Parallel()
+
+	setupSync := func(t *testing.T, wait time.Duration) *testBundle {
+		t.Helper()
+		b := setup(t)
+		n := b.store.NewNotifier()
+		if err := n.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Stop)
+		h, err := New(Config{Store: b.store, Watcher: n, SyncWait: wait, Logger: hclog.NewNullLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.handler = h
+		return b
+	}
+
+	t.Run("AnswersTwoHundredOnceTheJobCompletes", func(t *testing.T) {
+		t.Parallel()
+		b := setupSync(t, time.Minute)
+		// A worker elsewhere: it leases the job as soon as it is queued and completes it.
+		go func() {
+			ctx := t.Context() // ends the worker with the test
+			for ctx.Err() == nil {
+				if err := b.store.WaitForWork(ctx, time.Second); err != nil {
+					return
+				}
+				lease, err := b.store.Lease(ctx)
+				if err != nil || lease == nil {
+					continue
+				}
+				_ = b.store.Complete(ctx, lease, json.RawMessage(`{"overall_score":0.5}`))
+				return
+			}
+		}()
+		resp := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, `{"candidateId":"c1","async":false}`)
+		job := resp.body["job"].(map[string]any)
+		if resp.status != http.StatusOK || job["status"] != "completed" || job["result"] == nil {
+			t.Fatalf("got %d %v, want 200 completed with its result", resp.status, resp.body)
+		}
+	})
+
+	t.Run("AnswersTwoHundredTwoWhenTheWaitEnds", func(t *testing.T) {
+		t.Parallel()
+		b := setupSync(t, 20*time.Millisecond)
+		resp := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, `{"candidateId":"c1","async":false}`)
+		if resp.status != http.StatusAccepted || resp.body["job"].(map[string]any)["status"] != "queued" {
+			t.Fatalf("got %d %v, want 202 queued", resp.status, resp.body)
+		}
+	})
+}
