@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the service reads from its environment. Names are
+// REFERENCE §8's; the few new ones are marked "new" in the README's table.
+type Config struct {
+	Port        string
+	ServiceName string
+	LogLevel    string
+	LogFormat   string // "json" (default, for Cloud Logging) or "text"
+	AuthMode    string
+
+	RedisURL      string // REDIS_URL wins over the host/port fields
+	RedisHost     string
+	RedisPort     string
+	RedisPassword string
+	RedisTLS      bool
+
+	PoolSize     int
+	PythonBin    string
+	PluginScript string
+
+	Concurrency     int
+	JobTimeout      time.Duration
+	RetryLimit      int
+	JobTTL          time.Duration
+	DedupeTTL       time.Duration
+	LeaseDuration   time.Duration
+	ShutdownTimeout time.Duration
+	SyncWait        time.Duration
+
+	TenantHeader    string
+	RequestIDHeader string
+}
+
+// embeddedRedis reports whether no Redis is configured, so the service runs on an
+// in-process one.
+func (c Config) embeddedRedis() bool { return c.RedisURL == "" && c.RedisHost == "" }
+
+// envReader parses variables and remembers every bad value, so one start reports
+// all mistakes at once instead of one per restart.
+type envReader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// first returns the first of names that is set (REFERENCE's aliases such as
+// FIREBASE_PROJECT_ID | GOOGLE_CLOUD_PROJECT).
+func (e *envReader) first(def string, names ...string) string {
+	for _, name := range names {
+		if v := strings.TrimSpace(e.getenv(name)); v != "" {
+			return v
+		}
+	}
+	return def
+}
+
+func (e *envReader) integer(name string, def, minimum int) int {
+	raw := e.str(name, "")
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < minimum {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want an integer ≥ %d", name, raw, minimum))
+		return def
+	}
+	return n
+}
+
+func (e *envReader) millis(name string, def time.Duration, minimum time.Duration) time.Duration {
+	return time.Duration(e.integer(name, int(def/time.Millisecond), int(minimum/time.Millisecond))) * time.Millisecond
+}
+
+func (e *envReader) seconds(name string, def time.Duration, minimum time.Duration) time.Duration {
+	return time.Duration(e.integer(name, int(def/time.Second), int(minimum/time.Second))) * time.Second
+}
+
+// boolean accepts REFERENCE's spellings: true/1/yes/y/on and false/0/no/n/off.
+func (e *envReader) boolean(name string, def bool) bool {
+	switch raw := strings.ToLower(e.str(name, "")); raw {
+	case "":
+		return def
+	case "true", "1", "yes", "y", "on":
+		return true
+	case "false", "0", "no", "n", "off":
+		return false
+	default:
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want true or false", name, raw))
+		return def
+	}
+}
+
+func (e *envReader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(e.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	e.errs = append(e.errs, fmt.Errorf("%s=%q: want one of %s", name, v, strings.Join(allowed, ", ")))
+	return def
+}
+
+// ParseConfig reads the configuration through getenv (os.Getenv in main).
+func ParseConfig(getenv func(string) string) (Config, error) {
+	e := &envReader{getenv: getenv}
+	poolSize := e.integer("ENRICH_POOL_SIZE", runtime.NumCPU(), 1)
+	cfg := Config{
+		Port:        e.str("PORT", "8080"),
+		ServiceName: e.str("SERVICE_NAME", "hh-enrich-svc"),
+		LogLevel:    e.str("LOG_LEVEL", "info"),
+		LogFormat:   e.oneOf("LOG_FORMAT", "json", "json", "text"),
+		AuthMode:    e.oneOf("AUTH_MODE", "hybrid", "none", "gateway", "firebase", "hybrid"),
+
+		RedisURL:      e.str("REDIS_URL", ""),
+		RedisHost:     e.str("REDIS_HOST", ""),
+		RedisPort:     e.str("REDIS_PORT", "6379"),
+		RedisPassword: e.str("REDIS_PASSWORD", ""),
+		RedisTLS:      e.boolean("REDIS_TLS", false),
+
+		PoolSize:     poolSize,
+		PythonBin:    e.str("ENRICH_PYTHON_BIN", ".venv/bin/python"),
+		PluginScript: e.str("ENRICH_PLUGIN_SCRIPT", "cloud_run_worker/plugin_server.py"),
+
+		// Two jobs per process by default: while one job's Redis writes are in flight,
+		// the process already computes the next.
+		Concurrency:     e.integer("ENRICH_CONCURRENCY", 2*poolSize, 1),
+		JobTimeout:      e.millis("ENRICH_JOB_TIMEOUT_MS", 180*time.Second, 100*time.Millisecond),
+		RetryLimit:      e.integer("ENRICH_JOB_RETRY_LIMIT", 2, 0),
+		JobTTL:          e.seconds("ENRICH_JOB_TTL_SECONDS", 24*time.Hour, time.Minute),
+		DedupeTTL:       e.seconds("ENRICH_DEDUPE_TTL_SECONDS", 6*time.Hour, time.Minute),
+		LeaseDuration:   e.millis("ENRICH_LEASE_MS", 10*time.Second, 500*time.Millisecond),
+		ShutdownTimeout: e.millis("ENRICH_SHUTDOWN_TIMEOUT_MS", 30*time.Second, 0),
+
+		TenantHeader:    e.first("X-Tenant-ID", "ENRICH_TENANT_HEADER"),
+		RequestIDHeader: e.str("REQUEST_ID_HEADER", "X-Request-ID"),
+	}
+	// Sync waits default to the job timeout, as in the reference.
+	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)
+	if cfg.AuthMode != "none" && len(e.errs) == 0 {
+		// Token verification (gateway, firebase, hybrid) arrives with the API issue.
+		// Until then the only safe answer to those modes is to refuse to start, rather
+		// than to serve unauthenticated traffic under a name that promises otherwise.
+		e.errs = append(e.errs, fmt.Errorf("AUTH_MODE=%s is not supported by this build yet; "+
+			"run behind an authenticating gateway with AUTH_MODE=none", cfg.AuthMode))
+	}
+	return cfg, errors.Join(e.errs...)
+}

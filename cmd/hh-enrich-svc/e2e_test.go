@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/headhunter/hh-enrich-svc/store"
+)
+
+func TestService(t *testing.T) {
+	t.Parallel()
+
+	t.Run("RunsASubmittedJobToCompletedWithEveryResultField", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		doc := candidates(t, 1)[0]
+		id := s.submit("tenant-alpha", map[string]any{"candidateId": "cand-e2e-1", "payload": doc})
+		job := s.waitForTerminal("tenant-alpha", id)
+		if job["status"] != "completed" {
+			t.Fatalf("job = %v, want completed", job)
+		}
+		result := job["result"].(map[string]any)
+		for _, field := range []string{"processingTimeSeconds", "candidateSnapshot", "embeddingUpserted",
+			"embeddingSkippedReason", "modelVersion", "promptVersion", "phaseDurationsMs", "attempts", "queueDurationMs"} {
+			if _, ok := result[field]; !ok {
+				t.Errorf("result lacks %s: %v", field, result)
+			}
+		}
+		if result["embeddingUpserted"] != false || result["embeddingSkippedReason"] != "embedding_disabled" {
+			t.Errorf("embedding fields = %v / %v", result["embeddingUpserted"], result["embeddingSkippedReason"])
+		}
+		if result["modelVersion"] == "" || result["promptVersion"] == "" || result["attempts"] != 1.0 {
+			t.Errorf("versions %q %q, attempts %v", result["modelVersion"], result["promptVersion"], result["attempts"])
+		}
+		phases := result["phaseDurationsMs"].(map[string]any)
+		for _, phase := range []string{"queue", "python", "embed", "total"} {
+			if v, ok := phases[phase].(float64); !ok || v < 0 {
+				t.Errorf("phaseDurationsMs.%s = %v", phase, phases[phase])
+			}
+		}
+		snapshot := result["candidateSnapshot"].(map[string]any)
+		for _, field := range []string{"resume_analysis", "recruiter_insights", "overall_score", "processing_metadata"} {
+			if snapshot[field] == nil {
+				t.Errorf("candidateSnapshot lacks %s", field)
+			}
+		}
+		if snapshot["status"] != "enriched" || snapshot["name"] != doc["name"] {
+			t.Errorf("snapshot status %v, name %v (want enriched, %v)", snapshot["status"], snapshot["name"], doc["name"])
+		}
+	})
+
+	t.Run("SyncRequestAnswersWithTheCompletedJob", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		resp := s.do(http.MethodPost, "/v1/enrich/profile", "tenant-alpha",
+			map[string]any{"candidateId": "cand-sync", "async": false, "payload": candidates(t, 1)[0]})
+		job := resp.Body["job"].(map[string]any)
+		if resp.Status != http.StatusOK || job["status"] != "completed" || job["result"] == nil {
+			t.Fatalf("got %d %v, want 200 with the completed job", resp.Status, resp.Body)
+		}
+	})
+
+	t.Run("AnotherTenantsJobIsNotFound", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		id := s.submit("tenant-alpha", map[string]any{"candidateId": "cand-private", "payload": candidates(t, 1)[0]})
+		resp := s.do(http.MethodGet, "/v1/enrich/status/"+id, "tenant-beta", nil)
+		if resp.Status != http.StatusNotFound || resp.Body["code"] != "not_found" {
+			t.Fatalf("other tenant got %d %v, want 404 not_found", resp.Status, resp.Body)
+		}
+		if resp := s.do(http.MethodGet, "/v1/enrich/status/"+id, "tenant-alpha", nil); resp.Status != http.StatusOK {
+			t.Fatalf("own tenant got %d %v", resp.Status, resp.Body)
+		}
+	})
+
+	t.Run("JobsWithNothingToEnrichFailWithACode", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		for _, tc := range []struct {
+			body map[string]any
+			code string
+		}{
+			{map[string]any{"candidateId": "no-payload"}, "candidate_not_found"},
+			{map[string]any{"candidateId": "empty-doc", "payload": map[string]any{"name": "Only A Name"}}, "invalid_candidate"},
+		} {
+			job := s.waitForTerminal("tenant-alpha", s.submit("tenant-alpha", tc.body))
+			if job["status"] != "failed" || job["errorCode"] != tc.code || job["error"] == "" {
+				t.Errorf("%v: job = %v, want failed with %s", tc.body, job, tc.code)
+			}
+			if job["attemptCount"] != 1.0 {
+				t.Errorf("%v: attemptCount = %v: a job that cannot succeed must not be retried", tc.body, job["attemptCount"])
+			}
+		}
+	})
+
+	t.Run("ThousandJobsRunOnPoolSizeProcessesThatNeverChange", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		before := s.pluginPIDs()
+		if len(before) != 2 {
+			t.Fatalf("plugin processes = %v, want ENRICH_POOL_SIZE=2", before)
+		}
+		for _, id := range s.submitMany("tenant-alpha", 1000) {
+			if job := s.waitForTerminal("tenant-alpha", id); job["status"] != "completed" {
+				t.Fatalf("job %s = %v", id, job)
+			}
+		}
+		if after := s.pluginPIDs(); !slices.Equal(slices.Sorted(slices.Values(before)), slices.Sorted(slices.Values(after))) {
+			t.Fatalf("plugin pids changed from %v to %v", before, after)
+		}
+	})
+
+	t.Run("KillNineOfAPluginLosesNoneOfAThousandJobs", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		victim := s.pluginPIDs()[0]
+		ids := s.submitMany("tenant-alpha", 1000)
+		// Kill once the run is under way: wait for the first job to finish.
+		s.waitForTerminal("tenant-alpha", ids[0])
+		if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if job := s.waitForTerminal("tenant-alpha", id); job["status"] != "completed" {
+				t.Fatalf("job %s = %v", id, job)
+			}
+		}
+		after := s.pluginPIDs()
+		if len(after) != 2 || slices.Contains(after, victim) {
+			t.Fatalf("plugin pids after the kill = %v (victim %d), want 2 fresh ones", after, victim)
+		}
+	})
+
+	t.Run("SigtermDrainsRunningJobsAndLeavesTheRestQueued", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		ids := s.submitMany("tenant-alpha", 300)
+		s.waitForTerminal("tenant-alpha", ids[0])
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.done:
+		case <-time.After(waitTimeout):
+			t.Fatal("service did not exit after SIGTERM")
+		}
+		if s.exitErr != nil {
+			t.Fatalf("service exit: %v\n%s", s.exitErr, s.logs.String())
+		}
+		ctx := context.Background()
+		rdb := redis.NewClient(&redis.Options{Addr: s.redisAddr})
+		defer rdb.Close()
+		st, err := store.NewRedisStore(rdb, store.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		completed := 0
+		for _, id := range ids {
+			job, err := st.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch job.Status {
+			case store.StatusCompleted:
+				completed++
+			case store.StatusQueued:
+			default:
+				t.Fatalf("after the drain job %s is %s, want completed or queued", id, job.Status)
+			}
+		}
+		t.Logf("drained with %d of %d jobs completed, the rest queued", completed, len(ids))
+		// A new instance on the same Redis finishes what the first left queued.
+		s2 := startServiceOn(t, s.redisAddr)
+		for _, id := range ids {
+			if job := s2.waitForTerminal("tenant-alpha", id); job["status"] != "completed" {
+				t.Fatalf("job %s = %v", id, job)
+			}
+		}
+	})
+}

@@ -1,0 +1,225 @@
+// Command hh-enrich-svc serves the enrichment API and runs its jobs on a pool of
+// long-lived Python plugin processes. Configuration comes from the environment
+// (see the README's table); with no Redis configured it runs on an embedded one.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hashicorp/go-hclog"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/headhunter/hh-enrich-svc/pool"
+	"github.com/headhunter/hh-enrich-svc/router"
+	"github.com/headhunter/hh-enrich-svc/store"
+	"github.com/headhunter/hh-enrich-svc/worker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "hh-enrich-svc:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	cfg, err := ParseConfig(os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	m := NewMain(cfg)
+	if err := m.Run(ctx); err != nil {
+		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, m.Close(closeCtx))
+	}
+	<-ctx.Done()
+	m.log.Info("signal received: draining", "timeout", cfg.ShutdownTimeout)
+	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return m.Close(closeCtx)
+}
+
+// Main is the running service: every component, started by Run and stopped by Close.
+type Main struct {
+	Config Config
+	log    hclog.Logger
+
+	embedded *miniredis.Miniredis
+	redis    redis.UniversalClient
+	store    *store.RedisStore
+	reaper   *store.Reaper
+	notifier *store.Notifier
+	pool     *pool.Pool
+	runner   *worker.Runner
+	http     *http.Server
+	served   chan error
+}
+
+// NewMain returns a Main for cfg; nothing starts until Run.
+func NewMain(cfg Config) *Main {
+	return &Main{Config: cfg, log: newLogger(cfg)}
+}
+
+func newLogger(cfg Config) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       cfg.ServiceName,
+		Level:      hclog.LevelFromString(cfg.LogLevel),
+		JSONFormat: cfg.LogFormat == "json",
+		Output:     os.Stderr,
+	})
+}
+
+// Run starts Redis (or connects to it), the store and its reaper, the plugin pool,
+// the job runner and the HTTP server, in that order, and returns once all serve.
+// The HTTP listener comes last so that nothing is accepted before it can be run.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.openRedis(ctx); err != nil {
+		return err
+	}
+	if err := m.openStore(ctx); err != nil {
+		return err
+	}
+	if err := m.startPool(ctx); err != nil {
+		return err
+	}
+	runner, err := worker.New(m.store, m.pool, worker.Config{
+		Concurrency:       m.Config.Concurrency,
+		JobTimeout:        m.Config.JobTimeout,
+		HeartbeatInterval: m.Config.LeaseDuration / 3,
+		Logger:            m.log,
+	})
+	if err != nil {
+		return err
+	}
+	m.runner = runner
+	if err := m.runner.Start(ctx); err != nil {
+		return err
+	}
+	return m.serveHTTP()
+}
+
+func (m *Main) openStore(ctx context.Context) error {
+	s, err := store.NewRedisStore(m.redis, store.Config{
+		JobTTL:        m.Config.JobTTL,
+		DedupeTTL:     m.Config.DedupeTTL,
+		LeaseDuration: m.Config.LeaseDuration,
+		MaxAttempts:   m.Config.RetryLimit + 1,
+	})
+	if err != nil {
+		return err
+	}
+	m.store = s
+	m.reaper = store.NewReaper(s, store.ReaperConfig{Logger: m.log})
+	if err := m.reaper.Start(ctx); err != nil {
+		return err
+	}
+	m.notifier = s.NewNotifier()
+	return m.notifier.Start(ctx)
+}
+
+func (m *Main) startPool(ctx context.Context) error {
+	p, err := pool.New(pool.Config{
+		Size:         m.Config.PoolSize,
+		PythonPath:   m.Config.PythonBin,
+		PluginScript: m.Config.PluginScript,
+		Env:          pluginEnv(os.Environ()),
+		Logger:       m.log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.Start(ctx); err != nil {
+		return fmt.Errorf("start plugin pool (ENRICH_PYTHON_BIN=%s, ENRICH_PLUGIN_SCRIPT=%s): %w",
+			m.Config.PythonBin, m.Config.PluginScript, err)
+	}
+	m.pool = p
+	return nil
+}
+
+// pluginEnv is the plugins' whole environment: what Python needs to run and what the
+// enrichers read, and nothing else of the host's (secrets of other parts stay out).
+func pluginEnv(host []string) []string {
+	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_"}
+	env := []string{"PYTHONUNBUFFERED=1"}
+	for _, kv := range host {
+		for _, prefix := range keep {
+			if strings.HasPrefix(kv, prefix) {
+				env = append(env, kv)
+				break
+			}
+		}
+	}
+	return env
+}
+
+func (m *Main) serveHTTP() error {
+	handler, err := router.New(router.Config{
+		Store:           m.store,
+		Watcher:         m.notifier,
+		SyncWait:        m.Config.SyncWait,
+		TenantHeader:    m.Config.TenantHeader,
+		RequestIDHeader: m.Config.RequestIDHeader,
+		ServiceName:     m.Config.ServiceName,
+		Logger:          m.log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", ":"+m.Config.Port)
+	if err != nil {
+		return fmt.Errorf("listen on PORT=%s: %w", m.Config.Port, err)
+	}
+	m.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(ln) }()
+	m.log.Info("listening", "addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
+		"concurrency", m.Config.Concurrency, "auth_mode", m.Config.AuthMode)
+	return nil
+}
+
+// Close drains and stops everything Run started, within ctx. The order matters:
+// stop taking requests, then stop leasing and let running jobs finish, and only then
+// stop the plugins they run on and the Redis they report to.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.http != nil {
+		errs = append(errs, m.http.Shutdown(ctx))
+		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if m.runner != nil {
+		errs = append(errs, m.runner.Stop(ctx))
+	}
+	if m.reaper != nil {
+		m.reaper.Stop()
+	}
+	if m.notifier != nil {
+		m.notifier.Stop()
+	}
+	if m.pool != nil {
+		errs = append(errs, m.pool.Stop(ctx))
+	}
+	if m.redis != nil {
+		errs = append(errs, m.redis.Close())
+	}
+	if m.embedded != nil {
+		m.embedded.Close()
+	}
+	err := errors.Join(errs...)
+	m.log.Info("stopped", "error", err)
+	return err
+}
