@@ -41,6 +41,7 @@ from grpc_status import rpc_status
 
 import enrich_pb2
 import enrich_pb2_grpc
+import fault_injection
 import rules_enricher
 
 # These must match pyplugin.Handshake in the Go host.
@@ -135,6 +136,7 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._jobs_served = 0
+        self._faults = fault_injection.enabled()
 
     def Enrich(self, request, context):
         try:
@@ -167,6 +169,8 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
         started = time.perf_counter()
         candidate = _decode_candidate(request.candidate_json)
         try:
+            if self._faults:
+                fault_injection.apply(candidate)
             enrichment = rules_enricher.enrich(candidate)
         except rules_enricher.InvalidCandidate as exc:
             raise EnrichFailure(enrich_pb2.REASON_INVALID_CANDIDATE, str(exc), False) from exc

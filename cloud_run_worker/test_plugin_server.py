@@ -238,3 +238,40 @@ def _alive(pid: int) -> bool:
     # A zombie has exited; only its entry waits to be reaped by init.
     with open(f"/proc/{pid}/stat", encoding="ascii") as proc_stat:
         return proc_stat.read().split(") ")[1][0] != "Z"
+
+
+def test_faults_are_ignored_unless_enabled(plugin: Plugin) -> None:
+    candidate = dict(NURSE, _fault="crash")
+    plugin.stub.Enrich(
+        enrich_pb2.EnrichRequest(candidate_json=json.dumps(candidate).encode()),
+        timeout=PROCESS_TIMEOUT,
+    )
+    assert plugin.proc.poll() is None
+
+
+def test_enabled_faults_crash_and_fail_on_request() -> None:
+    running = start_plugin(plugin_env(ENRICH_TEST_FAULTS="1"))
+    try:
+        with pytest.raises(grpc.RpcError) as raised:
+            running.stub.Enrich(
+                enrich_pb2.EnrichRequest(
+                    candidate_json=json.dumps(dict(NURSE, _fault="internal")).encode()
+                ),
+                timeout=PROCESS_TIMEOUT,
+            )
+        assert raised.value.code() == grpc.StatusCode.INTERNAL
+        with pytest.raises(grpc.RpcError):
+            running.stub.Enrich(
+                enrich_pb2.EnrichRequest(
+                    candidate_json=json.dumps(dict(NURSE, _fault="crash")).encode()
+                ),
+                timeout=PROCESS_TIMEOUT,
+            )
+        assert running.proc.wait(PROCESS_TIMEOUT) == 70
+    finally:
+        running.channel.close()
+        if running.proc.poll() is None:
+            running.proc.kill()
+        running.proc.wait(PROCESS_TIMEOUT)
+        running.proc.stdout.close()
+        running.proc.stderr.close()
