@@ -1,20 +1,20 @@
 // Package pool runs a fixed number of long-lived Python enrichment plugins and
 // dispatches calls to them. Nothing here spawns a process per job: processes start
-// at boot and are replaced only when one dies.
+// at boot and are replaced only when one dies, hangs, trips its breaker, reaches a
+// recycling limit, or an operator restarts it.
 //
 // A call that fails because its process died is retried on another process, so a
-// crash does not fail the job that happened to be running on it.
+// crash does not fail the job that happened to be running on it. Recycling and
+// operator restarts are soft: the replacement starts before the old process stops
+// taking calls, and the old one finishes the calls it has.
 package pool
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -22,82 +22,24 @@ import (
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 )
 
-// Defaults for Config fields left zero.
-const (
-	StartTimeoutDefault       = 30 * time.Second
-	ProcessConcurrencyDefault = 1
-	CrashRetriesDefault       = 2
-	RestartBackoffMinDefault  = 100 * time.Millisecond
-	RestartBackoffMaxDefault  = 5 * time.Second
-)
-
 // ErrClosed is returned by calls made after Stop began.
 var ErrClosed = errors.New("pool: closed")
 
-// Config configures a Pool. PythonPath and PluginScript are required.
-type Config struct {
-	// Size is the number of plugin processes (ENRICH_POOL_SIZE). Default: the CPU count.
-	Size int
-	// PythonPath is the interpreter of the project's venv, never a bare python3 from PATH.
-	PythonPath string
-	// PluginScript is cloud_run_worker/plugin_server.py.
-	PluginScript string
-	// Env is the plugins' whole environment (the host's is not inherited).
-	Env []string
-	// ProcessConcurrency is how many calls one process serves at once. Default 1: the
-	// rules enricher is CPU-bound.
-	ProcessConcurrency int
-	// StartTimeout bounds one process's start, handshake included. Default 30 s.
-	StartTimeout time.Duration
-	// CrashRetries is how many more processes one call may try when its process dies
-	// under it. Default 2.
-	CrashRetries int
-	// RestartBackoffMin and RestartBackoffMax bound the wait between failed restarts
-	// of one slot (doubling each time). Defaults 100 ms and 5 s.
-	RestartBackoffMin, RestartBackoffMax time.Duration
-	// Logger receives the pool's and the plugins' logs. Default: hclog's default.
-	Logger hclog.Logger
-}
-
-func (c Config) withDefaults() Config {
-	c.Size = cmp.Or(c.Size, runtime.NumCPU())
-	c.ProcessConcurrency = cmp.Or(c.ProcessConcurrency, ProcessConcurrencyDefault)
-	c.StartTimeout = cmp.Or(c.StartTimeout, StartTimeoutDefault)
-	c.CrashRetries = cmp.Or(c.CrashRetries, CrashRetriesDefault)
-	c.RestartBackoffMin = cmp.Or(c.RestartBackoffMin, RestartBackoffMinDefault)
-	c.RestartBackoffMax = cmp.Or(c.RestartBackoffMax, RestartBackoffMaxDefault)
-	if c.Logger == nil {
-		c.Logger = hclog.Default()
-	}
-	return c
-}
-
-func (c Config) validate() error {
-	switch {
-	case c.Size < 1:
-		return fmt.Errorf("pool: Size must be at least 1, got %d", c.Size)
-	case c.PythonPath == "" || c.PluginScript == "":
-		return errors.New("pool: PythonPath and PluginScript are required")
-	case c.ProcessConcurrency < 1:
-		return fmt.Errorf("pool: ProcessConcurrency must be at least 1, got %d", c.ProcessConcurrency)
-	case c.CrashRetries < 0:
-		return fmt.Errorf("pool: CrashRetries must not be negative, got %d", c.CrashRetries)
-	}
-	return nil
-}
-
 // Pool dispatches enrichment calls to a fixed set of plugin processes.
 type Pool struct {
-	cfg Config
-	log hclog.Logger
+	cfg     Config
+	log     hclog.Logger
+	circuit *circuit // pool-wide breaker
 
 	mu       sync.Mutex
-	procs    []*process    // live processes; a slot being restarted has none here
-	changed  chan struct{} // closed and replaced whenever capacity frees up or the pool closes
+	procs    []*process    // every process not yet retired
+	changed  chan struct{} // closed and replaced whenever capacity or membership changes
+	waiters  int
 	closing  bool
-	restarts int
+	crashes  []crash // within CrashLoopWindow
+	restarts map[string]int
 
-	stopping chan struct{} // closed by Stop: restart loops give up
+	stopping chan struct{} // closed by Stop: restart loops and the supervisor give up
 	wg       sync.WaitGroup
 }
 
@@ -110,13 +52,16 @@ func New(cfg Config) (*Pool, error) {
 	return &Pool{
 		cfg:      cfg,
 		log:      cfg.Logger.Named("pool"),
+		circuit:  newCircuit(cfg.CircuitFailures, cfg.CircuitCooldown, cfg.Now),
 		changed:  make(chan struct{}),
+		restarts: map[string]int{},
 		stopping: make(chan struct{}),
 	}, nil
 }
 
-// Start starts Size processes in parallel and returns once all have completed their
-// handshake, or with the first error (having stopped the ones that did start).
+// Start starts Size processes in parallel and the supervisor, and returns once all
+// processes have completed their handshake, or with the first error (having stopped
+// the ones that did start).
 func (p *Pool) Start(ctx context.Context) error {
 	started := make([]*process, p.cfg.Size)
 	errs := make([]error, p.cfg.Size)
@@ -136,189 +81,129 @@ func (p *Pool) Start(ctx context.Context) error {
 	for _, proc := range started {
 		p.add(proc)
 	}
-	p.log.Info("plugin pool started", "processes", p.cfg.Size, "pids", p.pids())
+	p.wg.Go(p.supervise)
+	p.log.Info("plugin pool started", "processes", p.cfg.Size, "concurrency", p.cfg.ProcessConcurrency)
 	return nil
 }
 
-// Enrich runs one enrichment on the least busy process, waiting for one to be free
-// as long as ctx allows. If the process dies during the call, the call is retried on
-// another one (up to CrashRetries times). Errors: *pyplugin.Error from the plugin,
-// ctx's error, ErrClosed, or one wrapping pyplugin.ErrProcessGone when every try
-// lost its process.
+// Enrich runs one enrichment on the least busy process. Errors: *pyplugin.Error
+// from the plugin (a hung call is one with Reason timeout), ErrExhausted,
+// ErrCircuitOpen, ErrClosed, ctx's error, or one wrapping pyplugin.ErrProcessGone
+// when every try lost its process.
 func (p *Pool) Enrich(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
-	var lastErr error
-	for range p.cfg.CrashRetries + 1 {
-		proc, err := p.acquire(ctx)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := proc.rpc.Enrich(ctx, req)
-		p.release(proc)
-		if err == nil {
-			proc.served.Add(1)
-			return resp, nil
-		}
-		if !errors.Is(err, pyplugin.ErrProcessGone) {
-			return nil, err
-		}
-		lastErr = err
-		p.replace(proc, "call found the process gone")
-	}
-	return nil, fmt.Errorf("pool: %d tries lost their process: %w", p.cfg.CrashRetries+1, lastErr)
-}
-
-// acquire reserves capacity on the least busy live process.
-func (p *Pool) acquire(ctx context.Context) (*process, error) {
-	for {
-		p.mu.Lock()
-		if p.closing {
-			p.mu.Unlock()
-			return nil, ErrClosed
-		}
-		if proc := p.leastBusyLocked(); proc != nil {
-			proc.inflight++
-			p.mu.Unlock()
-			return proc, nil
-		}
-		changed := p.changed
-		p.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("pool: waiting for a free process: %w", ctx.Err())
-		}
-	}
-}
-
-func (p *Pool) leastBusyLocked() *process {
-	var best *process
-	for _, proc := range p.procs {
-		if proc.inflight >= p.cfg.ProcessConcurrency || proc.exited() {
-			continue
-		}
-		if best == nil || proc.inflight < best.inflight {
-			best = proc
-		}
-	}
-	return best
-}
-
-func (p *Pool) release(proc *process) {
-	p.mu.Lock()
-	proc.inflight--
-	p.broadcastLocked()
-	p.mu.Unlock()
-}
-
-// broadcastLocked wakes every acquire waiting for capacity.
-func (p *Pool) broadcastLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
-}
-
-// add puts a started process into the pool and watches for its exit.
-func (p *Pool) add(proc *process) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing {
-		// Stop began while it was starting: nobody will use it.
-		p.wg.Go(proc.kill)
-		return
-	}
-	p.procs = append(p.procs, proc)
-	p.broadcastLocked()
-	p.wg.Go(func() {
-		select {
-		case <-proc.rpc.Exited():
-			p.replace(proc, "process exited")
-		case <-p.stopping:
-		}
+	var resp *enrichv1.EnrichResponse
+	err := p.call(ctx, func(ctx context.Context, proc *process) (err error) {
+		resp, err = proc.rpc.Enrich(ctx, req)
+		return err
 	})
+	return resp, err
 }
 
-// replace retires proc (if it is still in the pool) and starts its successor in the
-// background. Only the first caller for a given process does anything, so the exit
-// watcher and a failed call can both report the same death.
-func (p *Pool) replace(proc *process, why string) {
-	p.mu.Lock()
-	if proc.retired || p.closing {
-		p.mu.Unlock()
-		return
-	}
-	proc.retired = true
-	p.procs = removeProcess(p.procs, proc)
-	p.restarts++
-	p.mu.Unlock()
-
-	p.log.Warn("replacing plugin process", "slot", proc.slot, "pid", proc.pid, "reason", why)
-	p.wg.Go(func() {
-		proc.kill()
-		p.restartSlot(proc.slot)
+// EnrichBatch enriches many candidates in one call on one process; each item
+// succeeds or fails on its own in the response. Errors are Enrich's.
+func (p *Pool) EnrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest) (*enrichv1.EnrichBatchResponse, error) {
+	var resp *enrichv1.EnrichBatchResponse
+	err := p.call(ctx, func(ctx context.Context, proc *process) (err error) {
+		resp, err = proc.rpc.EnrichBatch(ctx, req)
+		return err
 	})
+	return resp, err
 }
 
-// restartSlot starts a new process for slot, backing off between failures, until
-// one starts or the pool stops.
-func (p *Pool) restartSlot(slot int) {
-	backoff := p.cfg.RestartBackoffMin
-	for {
-		proc, err := startProcess(p.cfg, slot, p.cfg.Logger)
-		if err == nil {
-			p.log.Info("plugin process replaced", "slot", slot, "pid", proc.pid)
-			p.add(proc)
-			return
-		}
-		p.log.Error("plugin restart failed", "slot", slot, "error", err, "retry_in", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-p.stopping:
-			return
-		}
-		backoff = min(2*backoff, p.cfg.RestartBackoffMax)
+// call runs rpc under the pool-wide breaker, retrying on another process when its
+// process dies. Only the call's final outcome counts on the pool-wide breaker: a
+// crash that a retry absorbed is the supervisor's business, not a reason to stop
+// every job.
+func (p *Pool) call(ctx context.Context, rpc func(context.Context, *process) error) error {
+	release, err := p.circuit.admit(ctx)
+	if err != nil {
+		return err
 	}
-}
-
-func removeProcess(procs []*process, gone *process) []*process {
-	kept := procs[:0]
-	for _, proc := range procs {
-		if proc != gone {
-			kept = append(kept, proc)
+	defer release()
+	for try := 0; ; try++ {
+		err = p.callOnce(ctx, rpc)
+		if err == nil || !errors.Is(err, pyplugin.ErrProcessGone) || try == p.cfg.CrashRetries {
+			break
 		}
 	}
-	return kept
+	if p.circuit.record(countsOnPoolCircuit(err)) {
+		p.log.Error("python circuit opened: calls wait for the cooldown", "cooldown", p.cfg.CircuitCooldown, "error", err)
+	}
+	if errors.Is(err, pyplugin.ErrProcessGone) {
+		return fmt.Errorf("pool: %d tries lost their process: %w", p.cfg.CrashRetries+1, err)
+	}
+	return err
 }
 
-// Processes describes the live processes, by slot.
+// callOnce runs rpc on one process under the hard call deadline.
+func (p *Pool) callOnce(ctx context.Context, rpc func(context.Context, *process) error) error {
+	proc, err := p.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	callCtx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
+	err = rpc(callCtx, proc)
+	// A call that ran out of time left a thread stuck in the process (Python cannot
+	// cancel it): the process is presumed hung.
+	hung := err != nil && errors.Is(callCtx.Err(), context.DeadlineExceeded)
+	cancel()
+	p.release(proc, err, hung)
+	return err
+}
+
+// countsOnPoolCircuit says which final outcomes are systemic failures. Failures
+// that belong to one job (bad input, unparsable LLM output) or to the caller
+// (cancellation, an exhausted pool) do not count (REFERENCE W16).
+func countsOnPoolCircuit(err error) bool {
+	if err == nil {
+		return false
+	}
+	var perr *pyplugin.Error
+	if errors.As(err, &perr) {
+		switch perr.Reason {
+		case pyplugin.ReasonInvalidCandidate, pyplugin.ReasonUpstreamBadOutput:
+			return false
+		}
+		return true
+	}
+	return errors.Is(err, pyplugin.ErrProcessGone)
+}
+
+// countsOnProcessBreaker says which failures speak against the process itself.
+func countsOnProcessBreaker(err error) bool {
+	var perr *pyplugin.Error
+	if !errors.As(err, &perr) {
+		return false
+	}
+	return perr.Reason == pyplugin.ReasonInternal || perr.Reason == pyplugin.ReasonTimeout
+}
+
+// Processes describes every process not yet retired, by slot.
 func (p *Pool) Processes() []ProcessInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	infos := make([]ProcessInfo, 0, len(p.procs))
 	for _, proc := range p.procs {
 		infos = append(infos, ProcessInfo{
-			Slot:       proc.slot,
+			ID:         proc.slot,
 			PID:        proc.pid,
-			StartedAt:  proc.started,
+			State:      proc.state,
 			InFlight:   proc.inflight,
-			JobsServed: proc.served.Load(),
+			JobsServed: proc.served,
+			Failures:   proc.failures,
+			RSSBytes:   proc.rssBytes,
+			StartedAt:  proc.started,
+			Breaker:    proc.breaker.state(),
+			LastError:  proc.lastError,
 		})
 	}
-	sort.Slice(infos, func(i, j int) bool { return infos[i].Slot < infos[j].Slot })
+	sort.Slice(infos, func(i, j int) bool {
+		if infos[i].ID != infos[j].ID {
+			return infos[i].ID < infos[j].ID
+		}
+		return infos[i].StartedAt.Before(infos[j].StartedAt)
+	})
 	return infos
-}
-
-// Restarts is how many processes have been replaced since Start.
-func (p *Pool) Restarts() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.restarts
-}
-
-func (p *Pool) pids() []int {
-	var pids []int
-	for _, info := range p.Processes() {
-		pids = append(pids, info.PID)
-	}
-	return pids
 }
 
 // Stop stops taking calls, waits for the calls in flight to return (or for ctx to
@@ -341,6 +226,9 @@ func (p *Pool) Stop(ctx context.Context) error {
 	p.mu.Lock()
 	procs := p.procs
 	p.procs = nil
+	for _, proc := range procs {
+		proc.state = StateRetired
+	}
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, proc := range procs {

@@ -1,9 +1,13 @@
 package pool
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"os/exec"
-	"sync/atomic"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -12,19 +16,33 @@ import (
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 )
 
-// process is one long-lived plugin process. Its fields other than inflight (guarded
-// by Pool.mu) are set once at start.
+// Process states, as the admin API shows them.
+const (
+	StateReady      = "ready"      // takes calls
+	StateRecycling  = "recycling"  // takes calls while its replacement starts
+	StateDraining   = "draining"   // takes no calls; stops once its calls return
+	StateRetired    = "retired"    // stopped, or being stopped
+	stateUnassigned = "unassigned" // not yet in the pool
+)
+
+// process is one long-lived plugin process. The fields under "guarded" change only
+// with Pool.mu held; the others are set once at start.
 type process struct {
 	slot    int // which of the pool's Size places it fills; kept across replacements
 	pid     int
+	cmd     *exec.Cmd
 	started time.Time
 	plugin  *plugin.Client
 	rpc     *pyplugin.Client
+	breaker *circuit
 
-	inflight int  // calls now running on it; guarded by Pool.mu
-	retired  bool // removed from the pool on purpose; guarded by Pool.mu
-
-	served atomic.Int64 // successful calls
+	// guarded by Pool.mu
+	state     string
+	inflight  int
+	served    int64
+	failures  int64
+	lastError string
+	rssBytes  int64
 }
 
 // startProcess starts one plugin process and waits for its handshake. A fresh
@@ -53,12 +71,47 @@ func startProcess(cfg Config, slot int, log hclog.Logger) (*process, error) {
 		pc.Kill()
 		return nil, fmt.Errorf("pool: plugin %d: %w", slot, err)
 	}
-	return &process{slot: slot, pid: cmd.Process.Pid, started: time.Now(), plugin: pc, rpc: rpc}, nil
+	return &process{
+		slot:    slot,
+		pid:     cmd.Process.Pid,
+		cmd:     cmd,
+		started: cfg.Now(),
+		plugin:  pc,
+		rpc:     rpc,
+		breaker: newCircuit(cfg.ProcessBreakerFailures, cfg.ProcessBreakerWindow, cfg.Now),
+		state:   stateUnassigned,
+	}, nil
 }
 
-// kill stops the process: a Shutdown call first, SIGKILL if it does not exit.
-// Safe to call more than once; it returns once the process is gone.
-func (p *process) kill() { p.plugin.Kill() }
+// killGrace bounds a graceful stop. go-plugin's Kill sends a Shutdown call without
+// a deadline, so on a stopped (SIGSTOP) or wedged process it would wait forever.
+const killGrace = 3 * time.Second
+
+// kill stops the process gracefully (Shutdown, so in-process work ends cleanly),
+// and with SIGKILL if it is not gone within killGrace. Safe to call more than once;
+// returns once the process is gone.
+func (p *process) kill() {
+	done := make(chan struct{})
+	go func() {
+		p.plugin.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+		p.terminate()
+		<-done
+	}
+}
+
+// terminate SIGKILLs the process, then lets go-plugin clean up. For processes that
+// are dead, hung or sick: there is nothing to shut down gracefully.
+func (p *process) terminate() {
+	// Signal goes through exec.Cmd, which refuses once the process has been reaped,
+	// so a recycled pid can never be hit.
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	p.plugin.Kill()
+}
 
 // exited reports whether the process has exited.
 func (p *process) exited() bool {
@@ -70,11 +123,41 @@ func (p *process) exited() bool {
 	}
 }
 
+// ping asks the process's health service, within timeout.
+func (p *process) ping(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return p.rpc.Ping(ctx)
+}
+
+// residentBytes reads the process's resident set size from /proc. It reports 0
+// where /proc is missing: memory recycling then never triggers.
+func residentBytes(pid int) int64 {
+	statm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(statm))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
+
 // ProcessInfo describes one plugin process, for the admin API and tests.
 type ProcessInfo struct {
-	Slot       int
-	PID        int
-	StartedAt  time.Time
-	InFlight   int
-	JobsServed int64
+	ID         int       `json:"id"` // the slot; RestartProcess takes it
+	PID        int       `json:"pid"`
+	State      string    `json:"state"`
+	InFlight   int       `json:"inFlight"`
+	JobsServed int64     `json:"jobsServed"`
+	Failures   int64     `json:"failures"`
+	RSSBytes   int64     `json:"rssBytes"`
+	StartedAt  time.Time `json:"startedAt"`
+	Breaker    string    `json:"breaker"`
+	LastError  string    `json:"lastError,omitempty"`
 }
