@@ -44,6 +44,11 @@ func onlyPID(t *testing.T, p *Pool) int {
 // of them is old.
 func waitForNewProcess(t *testing.T, p *Pool, size int, old ...int) {
 	t.Helper()
+	defer func() {
+		if t.Failed() {
+			t.Logf("pool status: %+v", p.Status())
+		}
+	}()
 	eventually(t, "the process is replaced", func() bool {
 		st := p.Status()
 		if st.Ready != size {

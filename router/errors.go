@@ -29,6 +29,8 @@ const (
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeBodyTooLarge         = "body_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeUnauthorized         = "unauthorized"
+	CodeAdminDisabled        = "admin_disabled"
 	CodeUnavailable          = "unavailable"
 	CodeInternal             = "internal"
 )
@@ -42,6 +44,8 @@ var statusByCode = map[string]int{
 	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeUnauthorized:         http.StatusUnauthorized,
+	CodeAdminDisabled:        http.StatusForbidden,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeInternal:             http.StatusInternalServerError,
 }

@@ -7,6 +7,9 @@
 //	GET  /v1/enrich/status/:jobId    read a job; only its own tenant sees it
 //	GET  /health /healthz /readyz    Redis reachability (200 or 503)
 //	GET  /ready                      the process is up (always 200)
+//	GET  /admin/pool                 plugin processes (admin bearer token)
+//	POST /admin/pool/restart         rolling restart of every process
+//	POST /admin/pool/processes/:id/restart   restart one process
 package router
 
 import (
@@ -60,6 +63,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// HealthTimeout bounds the Redis ping behind /health. Default 2 s.
 	HealthTimeout time.Duration
+	// Pool is the plugin pool: its state is part of /health and the admin API
+	// manages it. Optional.
+	Pool PoolAdmin
+	// AdminToken is the bearer token of the admin API (ENRICH_ADMIN_TOKEN). Empty:
+	// the admin API is off.
+	AdminToken string
 	// ServiceName is reported by /ready. Default hh-enrich-svc.
 	ServiceName string
 	Logger      hclog.Logger
@@ -93,6 +102,7 @@ func New(cfg Config) (http.Handler, error) {
 		r.HandlerFunc(http.MethodGet, path, s.handleHealth)
 	}
 	r.HandlerFunc(http.MethodGet, "/ready", s.handleReady)
+	s.registerAdmin(r)
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, req, s.log, newError(CodeNotFound, "No such route.", nil))
 	})
@@ -104,15 +114,42 @@ func New(cfg Config) (http.Handler, error) {
 	return withRequestID(cfg.RequestIDHeader, withRecovery(s.log, r)), nil
 }
 
+// health is the body of /health.
+type health struct {
+	Status  string      `json:"status"` // ok, degraded (pool in a crash loop or circuit open) or unhealthy
+	Service string      `json:"service"`
+	Redis   string      `json:"redis"`
+	Pool    *poolHealth `json:"pool,omitempty"`
+}
+
+type poolHealth struct {
+	Ready    int    `json:"ready"`
+	Size     int    `json:"size"`
+	Degraded bool   `json:"degraded"`
+	Circuit  string `json:"circuit"`
+}
+
+// handleHealth answers 503 only when Redis is unreachable: with Redis up, jobs are
+// accepted and kept even while the plugin pool heals, so the instance stays in
+// rotation and says "degraded".
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
 	defer cancel()
+	h := health{Status: "ok", Service: s.cfg.ServiceName, Redis: "ok"}
+	if s.cfg.Pool != nil {
+		st := s.cfg.Pool.Status()
+		h.Pool = &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}
+		if st.Degraded || st.Circuit != "closed" || st.Ready == 0 {
+			h.Status = "degraded"
+		}
+	}
 	if err := s.cfg.Store.Ping(ctx); err != nil {
 		s.log.Warn("health check failed", "error", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "service": s.cfg.ServiceName})
+		h.Status, h.Redis = "unhealthy", "unreachable"
+		writeJSON(w, http.StatusServiceUnavailable, h)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": s.cfg.ServiceName})
+	writeJSON(w, http.StatusOK, h)
 }
 
 func (s *server) handleReady(w http.ResponseWriter, _ *http.Request) {

@@ -25,6 +25,8 @@ const (
 	CodePythonError       = "python_error"
 	CodeBadEnrichment     = "python_bad_output"
 	CodeShutdown          = "shutdown"
+	CodePoolExhausted     = "pool_exhausted"
+	CodeCircuitOpen       = "python_circuit_open"
 )
 
 // Result is what a completed job stores (REFERENCE §4's result fields).
@@ -244,6 +246,12 @@ func classify(err error) store.JobError {
 		return store.JobError{Code: code, Message: perr.Message, Retryable: perr.Retryable}
 	case errors.Is(err, pyplugin.ErrProcessGone):
 		return store.JobError{Code: CodePythonCrashed, Message: err.Error(), Retryable: true}
+	case errors.Is(err, pool.ErrCircuitOpen):
+		// The pool-wide breaker stayed open through this attempt's wait: back to the
+		// queue, never a permanent failure (REFERENCE W16).
+		return store.JobError{Code: CodeCircuitOpen, Message: err.Error(), Retryable: true}
+	case errors.Is(err, pool.ErrExhausted):
+		return store.JobError{Code: CodePoolExhausted, Message: err.Error(), Retryable: true}
 	case errors.Is(err, pool.ErrClosed), errors.Is(err, context.Canceled):
 		// Shutdown or a lost lease interrupted the job; it did nothing wrong.
 		return store.JobError{Code: CodeShutdown, Message: err.Error(), Retryable: true}

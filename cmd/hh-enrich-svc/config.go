@@ -27,6 +27,8 @@ type Config struct {
 	PoolSize     int
 	PythonBin    string
 	PluginScript string
+	Plugin       PluginConfig
+	AdminToken   string
 
 	Concurrency     int
 	JobTimeout      time.Duration
@@ -39,6 +41,18 @@ type Config struct {
 
 	TenantHeader    string
 	RequestIDHeader string
+}
+
+// PluginConfig is the plugin pool's tuning (issue: a pool that heals itself).
+type PluginConfig struct {
+	Concurrency     int
+	AcquireTimeout  time.Duration
+	CircuitFailures int
+	CircuitCooldown time.Duration
+	MaxJobs         int64
+	MaxRSSBytes     int64
+	MaxAge          time.Duration
+	HealthInterval  time.Duration
 }
 
 // embeddedRedis reports whether no Redis is configured, so the service runs on an
@@ -121,6 +135,16 @@ func (e *envReader) oneOf(name, def string, allowed ...string) string {
 func ParseConfig(getenv func(string) string) (Config, error) {
 	e := &envReader{getenv: getenv}
 	poolSize := e.integer("ENRICH_POOL_SIZE", runtime.NumCPU(), 1)
+	plugin := PluginConfig{
+		Concurrency:     e.integer("ENRICH_PLUGIN_CONCURRENCY", 1, 1),
+		AcquireTimeout:  e.millis("ENRICH_POOL_ACQUIRE_TIMEOUT_MS", 30*time.Second, time.Millisecond),
+		CircuitFailures: e.integer("ENRICH_JOB_CIRCUIT_FAILURES", 5, 1),
+		CircuitCooldown: e.millis("ENRICH_JOB_CIRCUIT_COOLDOWN_MS", 120*time.Second, 100*time.Millisecond),
+		MaxJobs:         int64(e.integer("ENRICH_PLUGIN_MAX_JOBS", 0, 0)),
+		MaxRSSBytes:     int64(e.integer("ENRICH_PLUGIN_MAX_RSS_MB", 0, 0)) << 20,
+		MaxAge:          e.seconds("ENRICH_PLUGIN_MAX_AGE_SECONDS", 0, 0),
+		HealthInterval:  e.millis("ENRICH_PLUGIN_HEALTH_INTERVAL_MS", 5*time.Second, 10*time.Millisecond),
+	}
 	cfg := Config{
 		Port:        e.str("PORT", "8080"),
 		ServiceName: e.str("SERVICE_NAME", "hh-enrich-svc"),
@@ -137,10 +161,12 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		PoolSize:     poolSize,
 		PythonBin:    e.str("ENRICH_PYTHON_BIN", ".venv/bin/python"),
 		PluginScript: e.str("ENRICH_PLUGIN_SCRIPT", "cloud_run_worker/plugin_server.py"),
+		Plugin:       plugin,
+		AdminToken:   e.str("ENRICH_ADMIN_TOKEN", ""),
 
-		// Two jobs per process by default: while one job's Redis writes are in flight,
-		// the process already computes the next.
-		Concurrency:     e.integer("ENRICH_CONCURRENCY", 2*poolSize, 1),
+		// Two jobs per plugin slot by default: while one job's Redis writes are in
+		// flight, the process already computes the next.
+		Concurrency:     e.integer("ENRICH_CONCURRENCY", 2*poolSize*plugin.Concurrency, 1),
 		JobTimeout:      e.millis("ENRICH_JOB_TIMEOUT_MS", 180*time.Second, 100*time.Millisecond),
 		RetryLimit:      e.integer("ENRICH_JOB_RETRY_LIMIT", 2, 0),
 		JobTTL:          e.seconds("ENRICH_JOB_TTL_SECONDS", 24*time.Hour, time.Minute),

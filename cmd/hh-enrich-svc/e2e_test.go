@@ -137,6 +137,35 @@ func TestService(t *testing.T) {
 		}
 	})
 
+	t.Run("OperatorRollingRestartUnderLoadFailsNoJob", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t, "ENRICH_ADMIN_TOKEN=test-admin-token")
+		before := s.pluginPIDs()
+		ids := s.submitMany("tenant-alpha", 1000)
+		s.waitForTerminal("tenant-alpha", ids[0])
+		resp := s.admin(http.MethodPost, "/admin/pool/restart", "test-admin-token")
+		if resp.Status != http.StatusOK {
+			t.Fatalf("restart: %d %v", resp.Status, resp.Body)
+		}
+		for _, id := range ids {
+			if job := s.waitForTerminal("tenant-alpha", id); job["status"] != "completed" {
+				t.Fatalf("job %s = %v", id, job)
+			}
+		}
+		after := s.pluginPIDs()
+		if len(after) != 2 || slices.ContainsFunc(after, func(pid int) bool { return slices.Contains(before, pid) }) {
+			t.Fatalf("plugin pids %v after the restart, before %v: want 2 new ones", after, before)
+		}
+		if resp := s.admin(http.MethodPost, "/admin/pool/restart", "wrong-token"); resp.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong token: %d %v", resp.Status, resp.Body)
+		}
+		status := s.admin(http.MethodGet, "/admin/pool", "test-admin-token")
+		restarts, _ := status.Body["restarts"].(map[string]any)
+		if restarts["operator"] != 2.0 {
+			t.Fatalf("admin status = %v, want 2 operator restarts", status.Body)
+		}
+	})
+
 	t.Run("SigtermDrainsRunningJobsAndLeavesTheRestQueued", func(t *testing.T) {
 		t.Parallel()
 		s := startService(t)

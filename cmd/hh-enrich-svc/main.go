@@ -96,8 +96,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	runner, err := worker.New(m.store, m.pool, worker.Config{
-		Concurrency:       m.Config.Concurrency,
-		JobTimeout:        m.Config.JobTimeout,
+		Concurrency: m.Config.Concurrency,
+		// An attempt may wait for a free process and through one open-circuit
+		// cooldown before its call's own deadline; then it goes back to the queue.
+		JobTimeout:        m.Config.Plugin.AcquireTimeout + m.Config.Plugin.CircuitCooldown + m.Config.JobTimeout,
 		HeartbeatInterval: m.Config.LeaseDuration / 3,
 		Logger:            m.log,
 	})
@@ -131,12 +133,22 @@ func (m *Main) openStore(ctx context.Context) error {
 }
 
 func (m *Main) startPool(ctx context.Context) error {
+	pc := m.Config.Plugin
 	p, err := pool.New(pool.Config{
-		Size:         m.Config.PoolSize,
-		PythonPath:   m.Config.PythonBin,
-		PluginScript: m.Config.PluginScript,
-		Env:          pluginEnv(os.Environ()),
-		Logger:       m.log,
+		Size:               m.Config.PoolSize,
+		PythonPath:         m.Config.PythonBin,
+		PluginScript:       m.Config.PluginScript,
+		Env:                pluginEnv(os.Environ()),
+		ProcessConcurrency: pc.Concurrency,
+		AcquireTimeout:     pc.AcquireTimeout,
+		CallTimeout:        m.Config.JobTimeout,
+		HealthInterval:     pc.HealthInterval,
+		CircuitFailures:    pc.CircuitFailures,
+		CircuitCooldown:    pc.CircuitCooldown,
+		MaxJobs:            pc.MaxJobs,
+		MaxRSSBytes:        pc.MaxRSSBytes,
+		MaxAge:             pc.MaxAge,
+		Logger:             m.log,
 	})
 	if err != nil {
 		return err
@@ -152,7 +164,8 @@ func (m *Main) startPool(ctx context.Context) error {
 // pluginEnv is the plugins' whole environment: what Python needs to run and what the
 // enrichers read, and nothing else of the host's (secrets of other parts stay out).
 func pluginEnv(host []string) []string {
-	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_"}
+	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_",
+		"ENRICH_PLUGIN_THREADS=", "ENRICH_TEST_FAULTS="}
 	env := []string{"PYTHONUNBUFFERED=1"}
 	for _, kv := range host {
 		for _, prefix := range keep {
@@ -169,6 +182,8 @@ func (m *Main) serveHTTP() error {
 	handler, err := router.New(router.Config{
 		Store:           m.store,
 		Watcher:         m.notifier,
+		Pool:            m.pool,
+		AdminToken:      m.Config.AdminToken,
 		SyncWait:        m.Config.SyncWait,
 		TenantHeader:    m.Config.TenantHeader,
 		RequestIDHeader: m.Config.RequestIDHeader,
@@ -186,7 +201,7 @@ func (m *Main) serveHTTP() error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
 	m.log.Info("listening", "addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
-		"concurrency", m.Config.Concurrency, "auth_mode", m.Config.AuthMode)
+		"concurrency", m.Config.Concurrency, "auth_mode", m.Config.AuthMode, "admin_api", m.Config.AdminToken != "")
 	return nil
 }
 

@@ -188,6 +188,26 @@ func (s *service) do(method, path, tenant string, body any) apiResponse {
 	return out
 }
 
+// admin calls an admin route with a bearer token.
+func (s *service) admin(method, path, token string) apiResponse {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.baseURL+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := apiResponse{Status: resp.StatusCode}
+	if err := json.NewDecoder(resp.Body).Decode(&out.Body); err != nil {
+		s.t.Fatalf("%s %s: status %d, undecodable body: %v", method, path, resp.StatusCode, err)
+	}
+	return out
+}
+
 // submit posts a job and returns its id.
 func (s *service) submit(tenant string, body map[string]any) string {
 	s.t.Helper()
