@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
@@ -32,18 +31,14 @@ var nurse = []byte(`{"candidate_id":"cand-1","resume_text":"Senior Registered Nu
 
 func testConfig(t *testing.T, size int) Config {
 	t.Helper()
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	python := filepath.Join(root, ".venv", "bin", "python")
+	python, script := pluginPaths(t)
 	if _, err := os.Stat(python); err != nil {
 		t.Fatalf("the venv is missing (run `make venv`): %v", err)
 	}
 	return Config{
 		Size:         size,
 		PythonPath:   python,
-		PluginScript: filepath.Join(root, "cloud_run_worker", "plugin_server.py"),
+		PluginScript: script,
 		Env:          []string{"PATH=" + os.Getenv("PATH"), "ENRICH_TEST_FAULTS=1"},
 		Logger:       hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: hclog.DefaultOutput}),
 	}
