@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"slices"
 	"syscall"
 	"testing"
@@ -63,6 +66,27 @@ func TestService(t *testing.T) {
 		job := resp.Body["job"].(map[string]any)
 		if resp.Status != http.StatusOK || job["status"] != "completed" || job["result"] == nil {
 			t.Fatalf("got %d %v, want 200 with the completed job", resp.Status, resp.Body)
+		}
+	})
+
+	t.Run("PluginLogLinesReachTheServiceLogAtTheirOwnLevel", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t, "ENRICH_TEST_FAULTS=1")
+		doc := candidates(t, 1)[0]
+		doc["_fault"] = "internal"
+		job := s.waitForTerminal("tenant-alpha", s.submit("tenant-alpha", map[string]any{"candidateId": "cand-bug", "payload": doc}))
+		if job["status"] != "failed" || job["errorCode"] != "python_error" {
+			t.Fatalf("job = %v, want failed with python_error", job)
+		}
+		levels := map[string]string{}
+		for _, line := range strings.Split(s.logs.String(), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && entry["@module"] == "hh_enrich_plugin" {
+				levels[fmt.Sprint(entry["@message"])] = fmt.Sprint(entry["@level"])
+			}
+		}
+		if levels["plugin serving"] != "info" || levels["enricher failed"] != "error" {
+			t.Fatalf("plugin lines by level = %v, want plugin serving at info and enricher failed at error", levels)
 		}
 	})
 
