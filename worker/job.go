@@ -61,19 +61,38 @@ type jobError struct {
 
 func (e *jobError) Error() string { return e.code + ": " + e.message }
 
+// attempt is one job's trip through the phases of an attempt.
+type attempt struct {
+	lease     *store.Lease
+	started   time.Time
+	candidate map[string]any
+	request   *enrichv1.EnrichRequest
+}
+
 // runJob runs one leased job to its end and records the outcome.
 func (r *Runner) runJob(ctx context.Context, lease *store.Lease) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	heartbeatDone := make(chan struct{})
-	go func() {
-		defer close(heartbeatDone)
-		r.keepLease(ctx, cancel, lease)
-	}()
+	stopHeartbeat := r.heartbeat(ctx, cancel, lease)
 	result, err := r.process(ctx, lease)
 	cancel()
-	<-heartbeatDone
+	stopHeartbeat()
 	r.record(context.WithoutCancel(ctx), lease, result, err)
+}
+
+// heartbeat renews lease in the background until the returned stop is called. A
+// lost lease calls cancelJob.
+func (r *Runner) heartbeat(ctx context.Context, cancelJob context.CancelFunc, lease *store.Lease) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.keepLease(ctx, cancelJob, lease)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // keepLease renews the lease until ctx ends. A lost lease cancels the job: another
@@ -100,8 +119,23 @@ func (r *Runner) keepLease(ctx context.Context, cancelJob context.CancelFunc, le
 }
 
 func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, error) {
+	a, err := r.prepare(lease)
+	if err != nil {
+		return nil, err
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
+	defer cancel()
+	resp, err := r.enricher.Enrich(callCtx, a.request)
+	if err != nil {
+		return nil, err
+	}
+	return r.finish(a, resp)
+}
+
+// prepare builds the enrichment request of a leased job.
+func (r *Runner) prepare(lease *store.Lease) (*attempt, error) {
 	job := lease.Job
-	started := r.cfg.Now()
+	a := &attempt{lease: lease, started: r.cfg.Now()}
 	candidate, err := candidateDocument(job)
 	if err != nil {
 		return nil, err
@@ -110,27 +144,29 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 	if err != nil {
 		return nil, &jobError{code: CodeCandidateNotFound, message: err.Error()}
 	}
-	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
-	defer cancel()
-	resp, err := r.enricher.Enrich(callCtx, &enrichv1.EnrichRequest{
+	a.candidate = candidate
+	a.request = &enrichv1.EnrichRequest{
 		JobId:         job.ID,
 		TenantId:      job.TenantID,
 		CandidateId:   job.CandidateID,
 		CandidateJson: raw,
 		Attempt:       int32(job.Attempts),
-	})
-	if err != nil {
-		return nil, err
 	}
+	return a, nil
+}
+
+// finish turns a successful enrichment into the job's result.
+func (r *Runner) finish(a *attempt, resp *enrichv1.EnrichResponse) (*Result, error) {
+	job := a.lease.Job
 	pythonDone := r.cfg.Now()
-	snapshot, err := enrichedSnapshot(candidate, resp, pythonDone)
+	snapshot, err := enrichedSnapshot(a.candidate, resp, pythonDone)
 	if err != nil {
 		return nil, err
 	}
 	finished := r.cfg.Now()
-	queue := millis(started.Sub(job.CreatedAt))
+	queue := millis(a.started.Sub(job.CreatedAt))
 	return &Result{
-		ProcessingTimeSeconds:  round(finished.Sub(started).Seconds(), 6),
+		ProcessingTimeSeconds:  round(finished.Sub(a.started).Seconds(), 6),
 		CandidateSnapshot:      snapshot,
 		EmbeddingSkippedReason: embed.SkipDisabled,
 		ModelVersion:           resp.GetModelVersion(),
@@ -138,9 +174,9 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 		Enricher:               resp.GetEnricher(),
 		PhaseDurationsMs: PhaseDurations{
 			Queue:  queue,
-			Python: millis(pythonDone.Sub(started)),
+			Python: millis(pythonDone.Sub(a.started)),
 			Embed:  0,
-			Total:  millis(finished.Sub(started)),
+			Total:  millis(finished.Sub(a.started)),
 		},
 		Attempts:        job.Attempts,
 		QueueDurationMs: queue,

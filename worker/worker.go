@@ -27,6 +27,7 @@ const (
 	JobTimeoutDefault        = 180 * time.Second
 	HeartbeatIntervalDefault = 3 * time.Second
 	IdleWaitDefault          = time.Second
+	BatchSizeDefault         = 16
 )
 
 // Store is what a Runner needs of the job store (*store.RedisStore).
@@ -41,6 +42,7 @@ type Store interface {
 // Enricher is what a Runner needs of the plugin pool (*pool.Pool).
 type Enricher interface {
 	Enrich(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error)
+	EnrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest) (*enrichv1.EnrichBatchResponse, error)
 }
 
 // Config configures a Runner.
@@ -57,6 +59,9 @@ type Config struct {
 	// IdleWait bounds one blocking wait for new work. Wake-ups normally come at once;
 	// this only caps how long a missed wake-up could delay a job. Default 1 s.
 	IdleWait time.Duration
+	// BatchSize is the most jobs one EnrichBatch call carries (ENRICH_BATCH_SIZE).
+	// Batches form only while every slot is busy; 1 turns batching off. Default 16.
+	BatchSize int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives job outcomes. Default hclog's default.
@@ -68,6 +73,7 @@ func (c Config) withDefaults() Config {
 	c.JobTimeout = cmp.Or(c.JobTimeout, JobTimeoutDefault)
 	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, HeartbeatIntervalDefault)
 	c.IdleWait = cmp.Or(c.IdleWait, IdleWaitDefault)
+	c.BatchSize = cmp.Or(c.BatchSize, BatchSizeDefault)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -78,8 +84,8 @@ func (c Config) withDefaults() Config {
 }
 
 func (c Config) validate() error {
-	if c.Concurrency < 1 || c.JobTimeout <= 0 || c.HeartbeatInterval <= 0 || c.IdleWait <= 0 {
-		return fmt.Errorf("worker: Concurrency, JobTimeout, HeartbeatInterval and IdleWait must be positive: %+v", c)
+	if c.Concurrency < 1 || c.JobTimeout <= 0 || c.HeartbeatInterval <= 0 || c.IdleWait <= 0 || c.BatchSize < 1 {
+		return fmt.Errorf("worker: Concurrency, JobTimeout, HeartbeatInterval, IdleWait and BatchSize must be positive: %+v", c)
 	}
 	return nil
 }
@@ -175,11 +181,19 @@ func (r *Runner) fetchLoop(leaseCtx, jobCtx context.Context) {
 			r.idle(leaseCtx, err)
 			continue
 		}
+		var batch []*store.Lease
+		if len(slots) == cap(slots) && r.cfg.BatchSize > 1 {
+			batch = append([]*store.Lease{lease}, r.leaseMore(leaseCtx, r.cfg.BatchSize-1)...)
+		}
 		r.jobs.Add(1)
 		go func() {
 			defer r.jobs.Done()
 			defer func() { <-slots }()
-			r.runJob(jobCtx, lease)
+			if len(batch) > 1 {
+				r.runBatch(jobCtx, batch)
+			} else {
+				r.runJob(jobCtx, lease)
+			}
 		}()
 	}
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,27 +30,57 @@ const testTimeout = 30 * time.Second
 
 var goodEnrichment = []byte(`{"resume_analysis":{"technical_skills":["Go"]},"recruiter_insights":{"sentiment":"positive"},"overall_score":0.7}`)
 
-// scriptedEnricher answers each call with the next scripted outcome, then succeeds.
+// scriptedEnricher answers each enrichment (single or batch item) with the next
+// scripted outcome, then succeeds.
 type scriptedEnricher struct {
-	mu       sync.Mutex
-	outcomes []error
-	calls    int
+	mu         sync.Mutex
+	outcomes   []error
+	calls      int // enrichments, batch items included
+	batchCalls int
+}
+
+func (e *scriptedEnricher) next() error {
+	e.calls++
+	if len(e.outcomes) == 0 {
+		return nil
+	}
+	err := e.outcomes[0]
+	e.outcomes = e.outcomes[1:]
+	return err
+}
+
+var scriptedResponse = &enrichv1.EnrichResponse{
+	EnrichmentJson: goodEnrichment, ModelVersion: "m1", PromptVersion: "p1", Enricher: "scripted",
 }
 
 func (e *scriptedEnricher) Enrich(_ context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.calls++
-	if len(e.outcomes) > 0 {
-		err := e.outcomes[0]
-		e.outcomes = e.outcomes[1:]
-		if err != nil {
+	if err := e.next(); err != nil {
+		return nil, err
+	}
+	return scriptedResponse, nil
+}
+
+// EnrichBatch answers plugin errors per item, like the plugin does.
+func (e *scriptedEnricher) EnrichBatch(_ context.Context, req *enrichv1.EnrichBatchRequest) (*enrichv1.EnrichBatchResponse, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.batchCalls++
+	resp := &enrichv1.EnrichBatchResponse{}
+	for range req.GetItems() {
+		var perr *pyplugin.Error
+		switch err := e.next(); {
+		case err == nil:
+			resp.Results = append(resp.Results, &enrichv1.EnrichBatchResult{Outcome: &enrichv1.EnrichBatchResult_Response{Response: scriptedResponse}})
+		case errors.As(err, &perr):
+			resp.Results = append(resp.Results, &enrichv1.EnrichBatchResult{Outcome: &enrichv1.EnrichBatchResult_Error{
+				Error: &enrichv1.EnrichError{Reason: enrichv1.Reason_REASON_INVALID_CANDIDATE, Message: perr.Message}}})
+		default:
 			return nil, err
 		}
 	}
-	return &enrichv1.EnrichResponse{
-		EnrichmentJson: goodEnrichment, ModelVersion: "m1", PromptVersion: "p1", Enricher: "scripted",
-	}, nil
+	return resp, nil
 }
 
 type testBundle struct {
@@ -60,6 +91,11 @@ type testBundle struct {
 
 func setup(t *testing.T, outcomes ...error) *testBundle {
 	t.Helper()
+	return setupWith(t, Config{Logger: hclog.NewNullLogger()}, outcomes...)
+}
+
+func setupWith(t *testing.T, cfg Config, outcomes ...error) *testBundle {
+	t.Helper()
 	client := redis.NewClient(redistest.Start(t))
 	t.Cleanup(func() { client.Close() })
 	st, err := store.NewRedisStore(client, store.Config{Prefix: "test:" + t.Name() + ":", MaxAttempts: 3})
@@ -67,7 +103,7 @@ func setup(t *testing.T, outcomes ...error) *testBundle {
 		t.Fatal(err)
 	}
 	enricher := &scriptedEnricher{outcomes: outcomes}
-	runner, err := New(st, enricher, Config{Logger: hclog.NewNullLogger()})
+	runner, err := New(st, enricher, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +272,80 @@ func TestRunner(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestRunnerBatches(t *testing.T) {
+	t.Parallel()
+
+	submitAll := func(t *testing.T, b *testBundle, n int) []string {
+		t.Helper()
+		var ids []string
+		for i := range n {
+			job, _, err := b.store.Submit(context.Background(), store.SubmitRequest{
+				TenantID: "tenant-alpha", CandidateID: fmt.Sprintf("c%d", i), Payload: json.RawMessage(resumePayload),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, job.ID)
+		}
+		return ids
+	}
+	run := func(t *testing.T, b *testBundle, last string) {
+		t.Helper()
+		if err := b.runner.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := b.runner.Stop(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitForTerminal(t, b, last)
+	}
+
+	t.Run("BacklogBeyondFreeSlotsGoesThroughEnrichBatch", func(t *testing.T) {
+		t.Parallel()
+		b := setupWith(t, Config{Concurrency: 1, BatchSize: 8, Logger: hclog.NewNullLogger()})
+		ids := submitAll(t, b, 20)
+		run(t, b, ids[len(ids)-1])
+		for _, id := range ids {
+			if job := b.job(t, id); job.Status != store.StatusCompleted {
+				t.Fatalf("job %s is %s", id, job.Status)
+			}
+		}
+		if b.enricher.batchCalls < 2 || b.enricher.calls != 20 {
+			t.Fatalf("%d batch calls for %d enrichments; want the backlog batched", b.enricher.batchCalls, b.enricher.calls)
+		}
+	})
+
+	t.Run("ABatchItemsFailureFailsOnlyItsJob", func(t *testing.T) {
+		t.Parallel()
+		bad := &pyplugin.Error{Reason: pyplugin.ReasonInvalidCandidate, Message: "nothing to enrich"}
+		b := setupWith(t, Config{Concurrency: 1, BatchSize: 3, Logger: hclog.NewNullLogger()}, nil, bad, nil)
+		ids := submitAll(t, b, 3)
+		run(t, b, ids[2])
+		waitForTerminal(t, b, ids[1])
+		got := []store.Status{b.job(t, ids[0]).Status, b.job(t, ids[1]).Status, b.job(t, ids[2]).Status}
+		if got[0] != store.StatusCompleted || got[1] != store.StatusFailed || got[2] != store.StatusCompleted {
+			t.Fatalf("statuses = %v, want completed, failed, completed", got)
+		}
+		if code := b.job(t, ids[1]).ErrorCode; code != "invalid_candidate" {
+			t.Fatalf("code = %q", code)
+		}
+	})
+}
+
+// waitForTerminal polls until the job is completed or failed.
+func waitForTerminal(t *testing.T, b *testBundle, id string) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for st := b.job(t, id).Status; st != store.StatusCompleted && st != store.StatusFailed; st = b.job(t, id).Status {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still %s", id, st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitForStatus polls the job; the runner has no completion signal of its own.

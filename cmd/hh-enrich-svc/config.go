@@ -31,6 +31,7 @@ type Config struct {
 	AdminToken   string
 
 	Concurrency     int
+	BatchSize       int
 	JobTimeout      time.Duration
 	RetryLimit      int
 	JobTTL          time.Duration
@@ -167,6 +168,7 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		// Two jobs per plugin slot by default: while one job's Redis writes are in
 		// flight, the process already computes the next.
 		Concurrency:     e.integer("ENRICH_CONCURRENCY", 2*poolSize*plugin.Concurrency, 1),
+		BatchSize:       e.integer("ENRICH_BATCH_SIZE", 16, 1),
 		JobTimeout:      e.millis("ENRICH_JOB_TIMEOUT_MS", 180*time.Second, 100*time.Millisecond),
 		RetryLimit:      e.integer("ENRICH_JOB_RETRY_LIMIT", 2, 0),
 		JobTTL:          e.seconds("ENRICH_JOB_TTL_SECONDS", 24*time.Hour, time.Minute),

@@ -1,0 +1,90 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/headhunter/hh-enrich-svc/pyplugin"
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+	"github.com/headhunter/hh-enrich-svc/store"
+)
+
+// leaseMore leases up to n more jobs to run with first in one batch. It is called
+// only when every worker slot is busy, that is when more jobs wait than there are
+// free slots: one EnrichBatch call then replaces many single calls, and their
+// per-call overhead.
+func (r *Runner) leaseMore(ctx context.Context, n int) []*store.Lease {
+	var more []*store.Lease
+	for range n {
+		lease, err := r.store.Lease(ctx)
+		if err != nil || lease == nil {
+			break
+		}
+		more = append(more, lease)
+	}
+	return more
+}
+
+// runBatch runs leased jobs through one EnrichBatch call and records each outcome
+// on its own. Every lease is renewed on its own; a lost lease only drops its job's
+// outcome (the store refuses it), it does not stop the batch.
+func (r *Runner) runBatch(ctx context.Context, leases []*store.Lease) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stops []func()
+	for _, lease := range leases {
+		stops = append(stops, r.heartbeat(ctx, func() {}, lease))
+	}
+	results, errs := r.processBatch(ctx, leases)
+	cancel()
+	for _, stop := range stops {
+		stop()
+	}
+	var wg sync.WaitGroup
+	for i, lease := range leases {
+		wg.Go(func() { r.record(context.WithoutCancel(ctx), lease, results[i], errs[i]) })
+	}
+	wg.Wait()
+}
+
+// processBatch returns a result or an error for every lease, in order.
+func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Result, []error) {
+	results := make([]*Result, len(leases))
+	errs := make([]error, len(leases))
+	var attempts []*attempt
+	var index []int // attempts[k] belongs to leases[index[k]]
+	req := &enrichv1.EnrichBatchRequest{}
+	for i, lease := range leases {
+		a, err := r.prepare(lease)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		attempts = append(attempts, a)
+		index = append(index, i)
+		req.Items = append(req.Items, a.request)
+	}
+	if len(attempts) == 0 {
+		return results, errs
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
+	defer cancel()
+	resp, err := r.enricher.EnrichBatch(callCtx, req)
+	if err == nil && len(resp.GetResults()) != len(attempts) {
+		err = &jobError{code: CodeBadEnrichment, retryable: true,
+			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(attempts))}
+	}
+	for k, a := range attempts {
+		i := index[k]
+		switch {
+		case err != nil:
+			errs[i] = err
+		case resp.GetResults()[k].GetError() != nil:
+			errs[i] = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
+		default:
+			results[i], errs[i] = r.finish(a, resp.GetResults()[k].GetResponse())
+		}
+	}
+	return results, errs
+}
