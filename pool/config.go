@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/headhunter/hh-enrich-svc/metrics"
 )
 
 // Defaults for Config fields left zero.
@@ -96,6 +98,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the pool's and the plugins' logs. Default: hclog's default.
 	Logger hclog.Logger
+	// Metrics receives health.python lines when the pool-wide circuit opens or
+	// closes. Optional; process state is read by a collector (see NewCollector).
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {

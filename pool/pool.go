@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 )
@@ -129,6 +130,8 @@ func (p *Pool) call(ctx context.Context, rpc func(context.Context, *process) err
 	if p.circuit.record(countsOnPoolCircuit(err)) {
 		p.log.Error("python circuit opened: calls wait for the cooldown", "cooldown", p.cfg.CircuitCooldown, "error", err)
 	}
+	// Health logs only on change, so this costs a lock per call and a line per flip.
+	p.cfg.Metrics.Health(metrics.LogHealthPython, p.circuit.state() != "open")
 	if errors.Is(err, pyplugin.ErrProcessGone) {
 		return fmt.Errorf("pool: %d tries lost their process: %w", p.cfg.CrashRetries+1, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/headhunter/hh-enrich-svc/embed"
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pool"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
@@ -50,6 +51,12 @@ type PhaseDurations struct {
 	Python float64 `json:"python"`
 	Embed  float64 `json:"embed"`
 	Total  float64 `json:"total"`
+}
+
+// durations are the phases as the metrics package takes them.
+func (p PhaseDurations) durations() map[string]time.Duration {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	return map[string]time.Duration{"queue": ms(p.Queue), "python": ms(p.Python), "embed": ms(p.Embed), "total": ms(p.Total)}
 }
 
 // jobError is a failure the worker decided on itself, with its code.
@@ -240,6 +247,11 @@ func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result,
 		if err == nil {
 			err = r.store.Complete(ctx, lease, raw)
 		}
+		if err == nil {
+			r.cfg.Metrics.JobCompleted(job.TenantID, result.PhaseDurationsMs.durations())
+			r.cfg.Metrics.Log(metrics.LogJobCompleted, "job_id", job.ID, "tenant_id", job.TenantID,
+				"attempts", job.Attempts, "phase_durations_ms", result.PhaseDurationsMs)
+		}
 		r.logOutcome(job, "completed", err, "total_ms", result.PhaseDurationsMs.Total)
 		return
 	}
@@ -248,6 +260,11 @@ func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result,
 	outcome := "failed"
 	if requeued {
 		outcome = "requeued"
+	}
+	if err == nil {
+		r.cfg.Metrics.JobFailed(job.TenantID, jerr.Code, requeued)
+		r.cfg.Metrics.Log(metrics.LogJobFailed, "job_id", job.ID, "tenant_id", job.TenantID,
+			"code", jerr.Code, "retryable", jerr.Retryable, "requeued", requeued, "attempts", job.Attempts)
 	}
 	r.logOutcome(job, outcome, err, "code", jerr.Code, "message", jerr.Message)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
 )
@@ -66,6 +67,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives job outcomes. Default hclog's default.
 	Logger hclog.Logger
+	// Metrics counts job outcomes and phase durations. Optional.
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {

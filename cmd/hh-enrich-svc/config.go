@@ -42,6 +42,8 @@ type Config struct {
 
 	TenantHeader    string
 	RequestIDHeader string
+
+	MetricsMaxTenants int
 }
 
 // PluginConfig is the plugin pool's tuning (issue: a pool that heals itself).
@@ -178,6 +180,8 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 
 		TenantHeader:    e.first("X-Tenant-ID", "ENRICH_TENANT_HEADER"),
 		RequestIDHeader: e.str("REQUEST_ID_HEADER", "X-Request-ID"),
+
+		MetricsMaxTenants: e.integer("ENRICH_METRICS_MAX_TENANTS", 100, 1),
 	}
 	// Sync waits default to the job timeout, as in the reference.
 	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)

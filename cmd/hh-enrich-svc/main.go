@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pool"
 	"github.com/headhunter/hh-enrich-svc/router"
 	"github.com/headhunter/hh-enrich-svc/store"
@@ -54,8 +55,9 @@ func run(ctx context.Context) error {
 
 // Main is the running service: every component, started by Run and stopped by Close.
 type Main struct {
-	Config Config
-	log    hclog.Logger
+	Config  Config
+	log     hclog.Logger
+	metrics *metrics.Metrics
 
 	embedded *miniredis.Miniredis
 	redis    redis.UniversalClient
@@ -70,7 +72,8 @@ type Main struct {
 
 // NewMain returns a Main for cfg; nothing starts until Run.
 func NewMain(cfg Config) *Main {
-	return &Main{Config: cfg, log: newLogger(cfg)}
+	log := newLogger(cfg)
+	return &Main{Config: cfg, log: log, metrics: metrics.New(metrics.Config{MaxTenants: cfg.MetricsMaxTenants, Logger: log})}
 }
 
 func newLogger(cfg Config) hclog.Logger {
@@ -103,6 +106,7 @@ func (m *Main) Run(ctx context.Context) error {
 		JobTimeout:        m.Config.Plugin.AcquireTimeout + m.Config.Plugin.CircuitCooldown + m.Config.JobTimeout,
 		HeartbeatInterval: m.Config.LeaseDuration / 3,
 		Logger:            m.log,
+		Metrics:           m.metrics,
 	})
 	if err != nil {
 		return err
@@ -150,6 +154,7 @@ func (m *Main) startPool(ctx context.Context) error {
 		MaxRSSBytes:        pc.MaxRSSBytes,
 		MaxAge:             pc.MaxAge,
 		Logger:             m.log,
+		Metrics:            m.metrics,
 	})
 	if err != nil {
 		return err
@@ -159,7 +164,7 @@ func (m *Main) startPool(ctx context.Context) error {
 			m.Config.PythonBin, m.Config.PluginScript, err)
 	}
 	m.pool = p
-	return nil
+	return m.metrics.Register(p.NewCollector())
 }
 
 // pluginEnv is the plugins' whole environment: what Python needs to run and what the
@@ -198,7 +203,12 @@ func (m *Main) serveHTTP() error {
 	if err != nil {
 		return fmt.Errorf("listen on PORT=%s: %w", m.Config.Port, err)
 	}
-	m.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	// /metrics sits beside the API, outside its tenant, auth and rate-limit layers:
+	// scrapers are infrastructure, not tenants.
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.metrics.Handler())
+	mux.Handle("/", handler)
+	m.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
 	m.log.Info("listening", "addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
