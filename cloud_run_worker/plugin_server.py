@@ -15,6 +15,9 @@ talks to it over a unix socket. go-plugin's rules, which this module keeps:
 - The magic cookie in the environment proves that go-plugin started us; run by hand,
   the file explains itself instead of waiting forever.
 - stdin belongs to the host: nothing here reads it.
+
+The enricher is chosen once, at start (enricher_choice.select_enricher): Together AI when
+TOGETHER_API_KEY is set, else the local rules. Describe and every response name it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ import tempfile
 import threading
 import time
 from concurrent import futures
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import grpc
@@ -42,7 +44,8 @@ from grpc_status import rpc_status
 import enrich_pb2
 import enrich_pb2_grpc
 import fault_injection
-import rules_enricher
+from enricher_choice import LocalRulesEnricher, select_enricher
+from enrichment import CallLimits, Enricher, EnrichFailure
 
 # These must match pyplugin.Handshake in the Go host.
 MAGIC_COOKIE_KEY = "HH_ENRICH_PLUGIN"
@@ -54,6 +57,9 @@ APP_PROTOCOL_VERSION = 1
 PARENT_CHECK_SECONDS = 0.5
 # How long in-flight calls may finish after Shutdown or SIGTERM.
 STOP_GRACE_SECONDS = 2.0
+# An enricher gives up this long before the host's deadline, so the host hears a typed
+# timeout rather than its own deadline, which it takes for a hung process.
+DEADLINE_MARGIN_SECONDS = 0.5
 
 _LOGGER = logging.getLogger("hh_enrich_plugin")
 
@@ -91,27 +97,9 @@ def configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-
-
-@dataclass
-class EnrichFailure(Exception):
-    """A failed enrichment with the reason the host decides retries on.
-
-    Not frozen: raising an exception sets attributes such as __traceback__ on it.
-    """
-
-    reason: int
-    message: str
-    retryable: bool
-    retry_after_ms: int = 0
-
-    def to_proto(self) -> enrich_pb2.EnrichError:
-        return enrich_pb2.EnrichError(
-            reason=self.reason,
-            message=self.message,
-            retryable=self.retryable,
-            retry_after_ms=self.retry_after_ms,
-        )
+    # httpx logs every request at INFO; the Together enricher logs what matters itself.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 # The gRPC code sent with each reason. The host reads the EnrichError detail, not
@@ -127,28 +115,33 @@ _GRPC_CODES = {
 
 
 class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
-    """Serves Enrich, EnrichBatch and Describe with the local rules enricher.
+    """Serves Enrich, EnrichBatch and Describe with the enricher chosen at start.
 
     One instance lives as long as the process, so the counters in Describe cover the
     whole life of the process, which is what the host's pool wants to see.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, enricher: Enricher) -> None:
+        self._enricher = enricher
         self._lock = threading.Lock()
         self._jobs_served = 0
         self._faults = fault_injection.enabled()
 
     def Enrich(self, request, context):
         try:
-            return self._enrich_one(request)
+            return self._enrich_one(request, _call_limits(context))
         except EnrichFailure as failure:
             context.abort_with_status(_status_for(failure))
 
     def EnrichBatch(self, request, context):
+        # One set of limits for the whole batch: once the host cancels or the deadline
+        # nears, the remaining items fail fast instead of calling the provider.
+        limits = _call_limits(context)
         results = []
         for item in request.items:
             try:
-                results.append(enrich_pb2.EnrichBatchResult(response=self._enrich_one(item)))
+                response = self._enrich_one(item, limits)
+                results.append(enrich_pb2.EnrichBatchResult(response=response))
             except EnrichFailure as failure:
                 results.append(enrich_pb2.EnrichBatchResult(error=failure.to_proto()))
         return enrich_pb2.EnrichBatchResponse(results=results)
@@ -157,37 +150,59 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
         with self._lock:
             served = self._jobs_served
         return enrich_pb2.DescribeResponse(
-            model_version=rules_enricher.MODEL_VERSION,
-            prompt_version=rules_enricher.PROMPT_VERSION,
-            enricher="local_rules",
+            model_version=self._enricher.model_version,
+            prompt_version=self._enricher.prompt_version,
+            enricher=self._enricher.name,
             pid=os.getpid(),
             rss_bytes=resident_memory_bytes(),
             jobs_served=served,
         )
 
-    def _enrich_one(self, request: enrich_pb2.EnrichRequest) -> enrich_pb2.EnrichResponse:
+    def _enrich_one(
+        self, request: enrich_pb2.EnrichRequest, limits: CallLimits
+    ) -> enrich_pb2.EnrichResponse:
+        """Runs the enricher on one request. The only place where failures become the
+        contract's: enrichers raise EnrichFailure for what they understand; anything else
+        is a bug, reported as internal while the process keeps serving."""
         started = time.perf_counter()
         candidate = _decode_candidate(request.candidate_json)
         try:
             if self._faults:
                 fault_injection.apply(candidate)
-            enrichment = rules_enricher.enrich(candidate)
-        except rules_enricher.InvalidCandidate as exc:
-            raise EnrichFailure(enrich_pb2.REASON_INVALID_CANDIDATE, str(exc), False) from exc
-        except Exception as exc:  # a bug in the rules: report it, keep the process serving
+            enrichment = self._enricher.enrich(candidate, limits)
+        except EnrichFailure:
+            raise
+        except Exception as exc:
             _LOGGER.exception("enricher failed", extra={"fields": {"job_id": request.job_id}})
             raise EnrichFailure(
                 enrich_pb2.REASON_INTERNAL, f"enricher failed: {exc}", False
             ) from exc
         with self._lock:
             self._jobs_served += 1
-        return enrich_pb2.EnrichResponse(
-            enrichment_json=json.dumps(enrichment, separators=(",", ":")).encode(),
-            model_version=rules_enricher.MODEL_VERSION,
-            prompt_version=rules_enricher.PROMPT_VERSION,
-            enricher="local_rules",
+        response = enrich_pb2.EnrichResponse(
+            enrichment_json=json.dumps(enrichment.result, separators=(",", ":")).encode(),
+            model_version=self._enricher.model_version,
+            prompt_version=self._enricher.prompt_version,
+            enricher=self._enricher.name,
             processing_seconds=time.perf_counter() - started,
         )
+        if enrichment.token_usage is not None:
+            response.token_usage.CopyFrom(enrichment.token_usage.to_proto())
+        return response
+
+
+def _call_limits(context: grpc.ServicerContext) -> CallLimits:
+    """The call's cancellation and deadline, for enrichers that wait on an upstream.
+
+    add_callback fires when the RPC ends for any reason; until the enricher returns, that
+    can only be a cancellation (or the host's deadline passing).
+    """
+    remaining = context.time_remaining()
+    deadline = None if remaining is None else time.monotonic() + remaining - DEADLINE_MARGIN_SECONDS
+    limits = CallLimits(deadline=deadline)
+    if not context.add_callback(limits.cancelled.set):
+        limits.cancelled.set()  # the RPC has already ended
+    return limits
 
 
 def _decode_candidate(raw: bytes) -> dict:
@@ -257,10 +272,17 @@ def _controller_handler(stop: threading.Event) -> grpc.GenericRpcHandler:
     )
 
 
-def create_server(address: str, stop: threading.Event, max_workers: int = 4) -> grpc.Server:
-    """Builds the server on ``address`` (``unix:/path`` or ``127.0.0.1:0`` in tests)."""
+def create_server(
+    address: str,
+    stop: threading.Event,
+    max_workers: int = 4,
+    enricher: Enricher | None = None,
+) -> grpc.Server:
+    """Builds the server on ``address`` (``unix:/path`` or ``127.0.0.1:0`` in tests), with
+    the local rules enricher unless another is given."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
-    enrich_pb2_grpc.add_EnricherServicer_to_server(EnricherServicer(), server)
+    servicer = EnricherServicer(enricher or LocalRulesEnricher())
+    enrich_pb2_grpc.add_EnricherServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_servicer.set("plugin", health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -305,6 +327,11 @@ def main() -> int:
             "(package pool), not by hand.\n"
         )
         return 1
+    try:
+        enricher = select_enricher(os.environ)
+    except ValueError as exc:  # a malformed TOGETHER_* setting; the message names it
+        _LOGGER.error("cannot configure the enricher", extra={"fields": {"error": str(exc)}})
+        return 1
     stop = threading.Event()
     # go-plugin hosts handle Ctrl-C themselves and drain through us: ignore SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -317,19 +344,18 @@ def main() -> int:
     socket_path = os.path.join(socket_dir, "plugin.sock")
     try:
         workers = int(os.environ.get("ENRICH_PLUGIN_THREADS", "4"))
-        server = create_server(f"unix:{socket_path}", stop, max_workers=max(1, workers))
+        server = create_server(
+            f"unix:{socket_path}", stop, max_workers=max(1, workers), enricher=enricher
+        )
         server.start()
         watch_parent(stop, os.getppid())
         write_handshake(socket_path)
-        _LOGGER.info(
-            "plugin serving",
-            extra={
-                "fields": {"pid": os.getpid(), "enricher": "local_rules", "socket": socket_path}
-            },
-        )
+        fields = {"pid": os.getpid(), "socket": socket_path, **enricher.log_fields()}
+        _LOGGER.info("plugin serving", extra={"fields": fields})
         stop.wait()
         server.stop(STOP_GRACE_SECONDS).wait()
     finally:
+        enricher.close()
         shutil.rmtree(socket_dir, ignore_errors=True)
     _LOGGER.info("plugin stopped", extra={"fields": {"pid": os.getpid()}})
     return 0

@@ -80,16 +80,21 @@ def start_plugin(env: dict[str, str] | None = None) -> Plugin:
     return Plugin(proc, handshake)
 
 
-@pytest.fixture
-def plugin() -> Iterator[Plugin]:
-    running = start_plugin()
-    yield running
+def stop_plugin(running: Plugin) -> None:
+    """Closes the channel, kills the process if it still runs and reaps it."""
     running.channel.close()
     if running.proc.poll() is None:
         running.proc.kill()
     running.proc.wait(PROCESS_TIMEOUT)
     running.proc.stdout.close()
     running.proc.stderr.close()
+
+
+@pytest.fixture
+def plugin() -> Iterator[Plugin]:
+    running = start_plugin()
+    yield running
+    stop_plugin(running)
 
 
 def test_handshake_is_the_only_stdout_line_and_logs_are_json_on_stderr(plugin: Plugin) -> None:
@@ -269,9 +274,4 @@ def test_enabled_faults_crash_and_fail_on_request() -> None:
             )
         assert running.proc.wait(PROCESS_TIMEOUT) == 70
     finally:
-        running.channel.close()
-        if running.proc.poll() is None:
-            running.proc.kill()
-        running.proc.wait(PROCESS_TIMEOUT)
-        running.proc.stdout.close()
-        running.proc.stderr.close()
+        stop_plugin(running)
