@@ -28,10 +28,12 @@ venv: $(VENV)/.installed
 build: venv
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-# A local demo: no Redis needed (an embedded one is used and the log says so), and
-# AUTH_MODE=none, so X-Tenant-ID is trusted without a token. Both can be overridden.
+# A local demo: no Redis needed (an embedded one is used and the log says so),
+# AUTH_MODE=none, so X-Tenant-ID is trusted without a token, and no hh-embed-svc.
+# Each can be overridden from the environment.
 run: build
-	AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} $(BIN)/hh-enrich-svc
+	AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
+	  $(BIN)/hh-enrich-svc
 
 # Tests start a real redis-server; install it when the machine lacks it.
 redis-server:

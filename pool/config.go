@@ -76,8 +76,8 @@ type Config struct {
 	CrashLoopWindow    time.Duration
 	DegradedBackoff    time.Duration
 
-	// ProcessBreakerFailures consecutive failures of one process (timeouts, plugin
-	// errors) open its breaker, and it is replaced. Failures further apart than
+	// ProcessBreakerFailures consecutive internal errors of one process open its
+	// breaker, and it is replaced. Failures further apart than
 	// ProcessBreakerWindow do not add up. Defaults 3 and 30 s.
 	ProcessBreakerFailures int
 	ProcessBreakerWindow   time.Duration

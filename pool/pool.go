@@ -172,13 +172,13 @@ func countsOnPoolCircuit(err error) bool {
 	return errors.Is(err, pyplugin.ErrProcessGone)
 }
 
-// countsOnProcessBreaker says which failures speak against the process itself.
+// countsOnProcessBreaker says which failures speak against the process itself:
+// its own errors. A timeout the plugin reports is the LLM provider being slow (a
+// hung process misses the host's deadline instead, and is replaced for that), so
+// it must not recycle healthy processes.
 func countsOnProcessBreaker(err error) bool {
 	var perr *pyplugin.Error
-	if !errors.As(err, &perr) {
-		return false
-	}
-	return perr.Reason == pyplugin.ReasonInternal || perr.Reason == pyplugin.ReasonTimeout
+	return errors.As(err, &perr) && perr.Reason == pyplugin.ReasonInternal
 }
 
 // Processes describes every process not yet retired, by slot.

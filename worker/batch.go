@@ -48,17 +48,27 @@ func (r *Runner) runBatch(ctx context.Context, leases []*store.Lease) {
 	wg.Wait()
 }
 
+// prepareAll prepares every lease concurrently: each may read Firestore.
+func (r *Runner) prepareAll(ctx context.Context, leases []*store.Lease) ([]*attempt, []error) {
+	attempts := make([]*attempt, len(leases))
+	errs := make([]error, len(leases))
+	var wg sync.WaitGroup
+	for i, lease := range leases {
+		wg.Go(func() { attempts[i], errs[i] = r.prepare(ctx, lease) })
+	}
+	wg.Wait()
+	return attempts, errs
+}
+
 // processBatch returns a result or an error for every lease, in order.
 func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Result, []error) {
 	results := make([]*Result, len(leases))
-	errs := make([]error, len(leases))
+	prepared, errs := r.prepareAll(ctx, leases)
 	var attempts []*attempt
 	var index []int // attempts[k] belongs to leases[index[k]]
 	req := &enrichv1.EnrichBatchRequest{}
-	for i, lease := range leases {
-		a, err := r.prepare(lease)
-		if err != nil {
-			errs[i] = err
+	for i, a := range prepared {
+		if errs[i] != nil {
 			continue
 		}
 		attempts = append(attempts, a)
@@ -75,6 +85,8 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 		err = &jobError{code: CodeBadEnrichment, retryable: true,
 			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(attempts))}
 	}
+	// Downstream writes (Firestore, embed) of the items run side by side.
+	var wg sync.WaitGroup
 	for k, a := range attempts {
 		i := index[k]
 		switch {
@@ -83,8 +95,9 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 		case resp.GetResults()[k].GetError() != nil:
 			errs[i] = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
 		default:
-			results[i], errs[i] = r.finish(a, resp.GetResults()[k].GetResponse())
+			wg.Go(func() { results[i], errs[i] = r.finish(ctx, a, resp.GetResults()[k].GetResponse()) })
 		}
 	}
+	wg.Wait()
 	return results, errs
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pool"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
-	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
 )
 
@@ -21,6 +19,10 @@ import (
 // (pyplugin.Reason values such as invalid_candidate or upstream_rate_limited).
 const (
 	CodeCandidateNotFound = "candidate_not_found"
+	CodeTenantMismatch    = "tenant_mismatch"
+	CodeInvalidCandidate  = "invalid_candidate"
+	CodeFirestoreRead     = "firestore_unavailable"
+	CodeFirestoreWrite    = "firestore_write_failed"
 	CodePythonTimeout     = "python_timeout"
 	CodePythonCrashed     = "python_crashed"
 	CodePythonError       = "python_error"
@@ -30,33 +32,38 @@ const (
 	CodeCircuitOpen       = "python_circuit_open"
 )
 
-// Result is what a completed job stores (REFERENCE §4's result fields).
+// Result is what a completed job stores (REFERENCE §4's result fields, plus the
+// embed error category the reference never recorded, W16).
 type Result struct {
-	ProcessingTimeSeconds  float64          `json:"processingTimeSeconds"`
-	CandidateSnapshot      map[string]any   `json:"candidateSnapshot"`
-	EmbeddingUpserted      bool             `json:"embeddingUpserted"`
-	EmbeddingSkippedReason embed.SkipReason `json:"embeddingSkippedReason,omitempty"`
-	ModelVersion           string           `json:"modelVersion"`
-	PromptVersion          string           `json:"promptVersion"`
-	Enricher               string           `json:"enricher"`
-	PhaseDurationsMs       PhaseDurations   `json:"phaseDurationsMs"`
-	Attempts               int              `json:"attempts"`
-	QueueDurationMs        float64          `json:"queueDurationMs"`
+	ProcessingTimeSeconds  float64             `json:"processingTimeSeconds"`
+	CandidateSnapshot      map[string]any      `json:"candidateSnapshot"`
+	EmbeddingUpserted      bool                `json:"embeddingUpserted"`
+	EmbeddingSkippedReason embed.SkipReason    `json:"embeddingSkippedReason,omitempty"`
+	EmbeddingErrorCategory embed.ErrorCategory `json:"embeddingErrorCategory,omitempty"`
+	ModelVersion           string              `json:"modelVersion"`
+	PromptVersion          string              `json:"promptVersion"`
+	Enricher               string              `json:"enricher"`
+	PhaseDurationsMs       PhaseDurations      `json:"phaseDurationsMs"`
+	Attempts               int                 `json:"attempts"`
+	QueueDurationMs        float64             `json:"queueDurationMs"`
 }
 
 // PhaseDurations are milliseconds spent in each phase of the successful attempt.
 // Total runs from lease to completion; Queue is not part of it.
 type PhaseDurations struct {
-	Queue  float64 `json:"queue"`
-	Python float64 `json:"python"`
-	Embed  float64 `json:"embed"`
-	Total  float64 `json:"total"`
+	Queue     float64 `json:"queue"`
+	Load      float64 `json:"load"`
+	Python    float64 `json:"python"`
+	Firestore float64 `json:"firestore"`
+	Embed     float64 `json:"embed"`
+	Total     float64 `json:"total"`
 }
 
 // durations are the phases as the metrics package takes them.
 func (p PhaseDurations) durations() map[string]time.Duration {
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
-	return map[string]time.Duration{"queue": ms(p.Queue), "python": ms(p.Python), "embed": ms(p.Embed), "total": ms(p.Total)}
+	return map[string]time.Duration{"queue": ms(p.Queue), "load": ms(p.Load), "python": ms(p.Python),
+		"firestore": ms(p.Firestore), "embed": ms(p.Embed), "total": ms(p.Total)}
 }
 
 // jobError is a failure the worker decided on itself, with its code.
@@ -67,14 +74,6 @@ type jobError struct {
 }
 
 func (e *jobError) Error() string { return e.code + ": " + e.message }
-
-// attempt is one job's trip through the phases of an attempt.
-type attempt struct {
-	lease     *store.Lease
-	started   time.Time
-	candidate map[string]any
-	request   *enrichv1.EnrichRequest
-}
 
 // runJob runs one leased job to its end and records the outcome.
 func (r *Runner) runJob(ctx context.Context, lease *store.Lease) {
@@ -126,116 +125,17 @@ func (r *Runner) keepLease(ctx context.Context, cancelJob context.CancelFunc, le
 }
 
 func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, error) {
-	a, err := r.prepare(lease)
+	a, err := r.prepare(ctx, lease)
 	if err != nil {
 		return nil, err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
-	defer cancel()
 	resp, err := r.enricher.Enrich(callCtx, a.request)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
-	return r.finish(a, resp)
-}
-
-// prepare builds the enrichment request of a leased job.
-func (r *Runner) prepare(lease *store.Lease) (*attempt, error) {
-	job := lease.Job
-	a := &attempt{lease: lease, started: r.cfg.Now()}
-	candidate, err := candidateDocument(job)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := json.Marshal(candidate)
-	if err != nil {
-		return nil, &jobError{code: CodeCandidateNotFound, message: err.Error()}
-	}
-	a.candidate = candidate
-	a.request = &enrichv1.EnrichRequest{
-		JobId:         job.ID,
-		TenantId:      job.TenantID,
-		CandidateId:   job.CandidateID,
-		CandidateJson: raw,
-		Attempt:       int32(job.Attempts),
-	}
-	return a, nil
-}
-
-// finish turns a successful enrichment into the job's result.
-func (r *Runner) finish(a *attempt, resp *enrichv1.EnrichResponse) (*Result, error) {
-	job := a.lease.Job
-	pythonDone := r.cfg.Now()
-	snapshot, err := enrichedSnapshot(a.candidate, resp, pythonDone)
-	if err != nil {
-		return nil, err
-	}
-	finished := r.cfg.Now()
-	queue := millis(a.started.Sub(job.CreatedAt))
-	return &Result{
-		ProcessingTimeSeconds:  round(finished.Sub(a.started).Seconds(), 6),
-		CandidateSnapshot:      snapshot,
-		EmbeddingSkippedReason: embed.SkipDisabled,
-		ModelVersion:           resp.GetModelVersion(),
-		PromptVersion:          resp.GetPromptVersion(),
-		Enricher:               resp.GetEnricher(),
-		PhaseDurationsMs: PhaseDurations{
-			Queue:  queue,
-			Python: millis(pythonDone.Sub(a.started)),
-			Embed:  0,
-			Total:  millis(finished.Sub(a.started)),
-		},
-		Attempts:        job.Attempts,
-		QueueDurationMs: queue,
-	}, nil
-}
-
-// candidateDocument is the enrichment input: the request's payload, which stands in
-// for the Firestore candidate document until the Firestore store lands.
-func candidateDocument(job *store.Job) (map[string]any, error) {
-	payload := bytes.TrimSpace(job.Payload)
-	if len(payload) == 0 || bytes.Equal(payload, []byte("null")) {
-		return nil, &jobError{code: CodeCandidateNotFound, message: "no candidate document and no payload to enrich"}
-	}
-	doc := map[string]any{}
-	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, &jobError{code: CodeCandidateNotFound, message: "payload is not a JSON object: " + err.Error()}
-	}
-	doc["candidate_id"] = job.CandidateID
-	doc["org_id"] = job.TenantID
-	return doc, nil
-}
-
-// enrichedSnapshot is the candidate document as it reads after enrichment: the
-// fields REFERENCE §5 merges into it.
-func enrichedSnapshot(candidate map[string]any, resp *enrichv1.EnrichResponse, at time.Time) (map[string]any, error) {
-	var enrichment map[string]any
-	if err := json.Unmarshal(resp.GetEnrichmentJson(), &enrichment); err != nil {
-		return nil, &jobError{code: CodeBadEnrichment, message: "plugin returned invalid JSON: " + err.Error()}
-	}
-	snapshot := make(map[string]any, len(candidate)+6)
-	for k, v := range candidate {
-		snapshot[k] = v
-	}
-	for _, field := range []string{"resume_analysis", "recruiter_insights", "overall_score"} {
-		value, ok := enrichment[field]
-		if !ok {
-			return nil, &jobError{code: CodeBadEnrichment, message: "enrichment lacks " + field}
-		}
-		snapshot[field] = value
-	}
-	stamp := at.UTC().Format(time.RFC3339Nano)
-	snapshot["processing_metadata"] = map[string]any{
-		"processed_at":    stamp,
-		"model_version":   resp.GetModelVersion(),
-		"prompt_version":  resp.GetPromptVersion(),
-		"enricher":        resp.GetEnricher(),
-		"processing_time": resp.GetProcessingSeconds(),
-	}
-	snapshot["status"] = "enriched"
-	snapshot["enriched_at"] = stamp
-	snapshot["updated_at"] = stamp
-	return snapshot, nil
+	return r.finish(ctx, a, resp)
 }
 
 // record writes the job's outcome. It runs on a context that outlives the job's

@@ -69,6 +69,12 @@ type Config struct {
 	Logger hclog.Logger
 	// Metrics counts job outcomes and phase durations. Optional.
 	Metrics *metrics.Metrics
+	// Candidates loads candidate documents and stores enrichments (Firestore).
+	// Optional: without it the request's payload is the whole candidate.
+	Candidates CandidateStore
+	// Embedder upserts embeddings. Optional: without it every job records
+	// embeddingSkippedReason "embedding_disabled".
+	Embedder Embedder
 }
 
 func (c Config) withDefaults() Config {

@@ -19,11 +19,40 @@ import (
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
+	"github.com/headhunter/hh-enrich-svc/store/firestore/firestoretest"
 	"github.com/headhunter/hh-enrich-svc/store/redistest"
 )
 
+// emulatorHost is the Firestore emulator the downstream tests share; each test
+// uses its own project id.
+var emulatorHost string
+
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	emulator, err := firestoretest.NewEmulator()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	emulatorHost = emulator.Host()
+	// The Firestore client reads it when it is created; set once, before any test.
+	if err := os.Setenv("FIRESTORE_EMULATOR_HOST", emulatorHost); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	emulator.Close()
+	if code == 0 {
+		// go-resiliency's breakers flip to half-open from a goroutine that sleeps.
+		if err := goleak.Find(goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			return 1
+		}
+	}
+	return code
 }
 
 const testTimeout = 30 * time.Second

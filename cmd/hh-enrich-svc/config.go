@@ -44,6 +44,8 @@ type Config struct {
 	RequestIDHeader string
 
 	MetricsMaxTenants int
+
+	Downstream DownstreamConfig
 }
 
 // PluginConfig is the plugin pool's tuning (issue: a pool that heals itself).
@@ -183,6 +185,7 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 
 		MetricsMaxTenants: e.integer("ENRICH_METRICS_MAX_TENANTS", 100, 1),
 	}
+	cfg.Downstream = parseDownstream(e, cfg.TenantHeader, cfg.RequestIDHeader)
 	// Sync waits default to the job timeout, as in the reference.
 	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)
 	if cfg.AuthMode != "none" && len(e.errs) == 0 {

@@ -19,10 +19,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/headhunter/hh-enrich-svc/embed"
 	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pool"
 	"github.com/headhunter/hh-enrich-svc/router"
 	"github.com/headhunter/hh-enrich-svc/store"
+	"github.com/headhunter/hh-enrich-svc/store/firestore"
 	"github.com/headhunter/hh-enrich-svc/worker"
 )
 
@@ -64,10 +66,14 @@ type Main struct {
 	store    *store.RedisStore
 	reaper   *store.Reaper
 	notifier *store.Notifier
-	pool     *pool.Pool
-	runner   *worker.Runner
-	http     *http.Server
-	served   chan error
+	// candidates and embedder stay nil when Firestore or embedding is off: the
+	// worker takes nil as "not configured".
+	candidates *firestore.CandidateStore
+	embedder   *embed.Client
+	pool       *pool.Pool
+	runner     *worker.Runner
+	http       *http.Server
+	served     chan error
 }
 
 // NewMain returns a Main for cfg; nothing starts until Run.
@@ -95,6 +101,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openStore(ctx); err != nil {
 		return err
 	}
+	if err := m.openDownstream(ctx); err != nil {
+		return err
+	}
 	if err := m.startPool(ctx); err != nil {
 		return err
 	}
@@ -107,6 +116,8 @@ func (m *Main) Run(ctx context.Context) error {
 		HeartbeatInterval: m.Config.LeaseDuration / 3,
 		Logger:            m.log,
 		Metrics:           m.metrics,
+		Candidates:        optional[worker.CandidateStore](m.candidates),
+		Embedder:          optional[worker.Embedder](m.embedder),
 	})
 	if err != nil {
 		return err
@@ -143,7 +154,7 @@ func (m *Main) startPool(ctx context.Context) error {
 		Size:               m.Config.PoolSize,
 		PythonPath:         m.Config.PythonBin,
 		PluginScript:       m.Config.PluginScript,
-		Env:                pluginEnv(os.Environ()),
+		Env:                pluginEnv(os.Environ(), pc.Concurrency),
 		ProcessConcurrency: pc.Concurrency,
 		AcquireTimeout:     pc.AcquireTimeout,
 		CallTimeout:        m.Config.JobTimeout,
@@ -167,12 +178,24 @@ func (m *Main) startPool(ctx context.Context) error {
 	return m.metrics.Register(p.NewCollector())
 }
 
+// optional turns a nil pointer into a nil interface, so the worker sees "not
+// configured" rather than a typed nil it would call.
+func optional[I any, P interface{ *T }, T any](p P) I {
+	var zero I
+	if p == nil {
+		return zero
+	}
+	return any(p).(I)
+}
+
 // pluginEnv is the plugins' whole environment: what Python needs to run and what the
 // enrichers read, and nothing else of the host's (secrets of other parts stay out).
-func pluginEnv(host []string) []string {
+// The plugin's gRPC thread pool gets room for every concurrent call the pool may
+// send it, plus health pings.
+func pluginEnv(host []string, concurrency int) []string {
 	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_",
-		"ENRICH_PLUGIN_THREADS=", "ENRICH_TEST_FAULTS="}
-	env := []string{"PYTHONUNBUFFERED=1"}
+		"ENRICH_TEST_FAULTS="}
+	env := []string{"PYTHONUNBUFFERED=1", fmt.Sprintf("ENRICH_PLUGIN_THREADS=%d", max(4, concurrency+2))}
 	for _, kv := range host {
 		for _, prefix := range keep {
 			if strings.HasPrefix(kv, prefix) {
@@ -238,6 +261,9 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.pool != nil {
 		errs = append(errs, m.pool.Stop(ctx))
+	}
+	if m.candidates != nil {
+		errs = append(errs, m.candidates.Close())
 	}
 	if m.redis != nil {
 		errs = append(errs, m.redis.Close())

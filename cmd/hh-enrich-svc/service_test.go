@@ -101,6 +101,7 @@ func startServiceOn(t *testing.T, redisAddr string, extraEnv ...string) *service
 		"LOG_LEVEL=info",
 		"REDIS_URL=redis://" + redisAddr,
 		"ENRICH_POOL_SIZE=2",
+		"ENRICH_EMBED_ENABLED=false", // tests that want it turn it on with a local embed server
 		"ENRICH_PYTHON_BIN=" + filepath.Join(root, ".venv", "bin", "python"),
 		"ENRICH_PLUGIN_SCRIPT=" + filepath.Join(root, "cloud_run_worker", "plugin_server.py"),
 	}, extraEnv...)

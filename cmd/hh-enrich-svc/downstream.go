@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/headhunter/hh-enrich-svc/embed"
+	"github.com/headhunter/hh-enrich-svc/store/firestore"
+)
+
+// DownstreamConfig is where enriched candidates go: Firestore and hh-embed-svc.
+type DownstreamConfig struct {
+	// ProjectID turns Firestore on (FIREBASE_PROJECT_ID | GOOGLE_CLOUD_PROJECT |
+	// GCLOUD_PROJECT). Empty: the request's payload is the whole candidate.
+	ProjectID  string
+	Collection string
+	Embed      embed.Config
+}
+
+// parseDownstream reads REFERENCE §6 and §8's variables.
+func parseDownstream(e *envReader, tenantHeader, requestIDHeader string) DownstreamConfig {
+	return DownstreamConfig{
+		ProjectID:  e.first("", "FIREBASE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"),
+		Collection: e.str("FIRESTORE_COLLECTION", firestore.CollectionDefault),
+		Embed: embed.Config{
+			Enabled:         e.boolean("ENRICH_EMBED_ENABLED", true),
+			BaseURL:         e.first(embed.BaseURLDefault, "ENRICH_EMBED_BASE_URL", "EMBED_SERVICE_URL"),
+			Timeout:         e.millis("ENRICH_EMBED_TIMEOUT_MS", embed.TimeoutDefault, 500*time.Millisecond),
+			Token:           e.first("", "ENRICH_EMBED_TOKEN", "EMBED_SERVICE_BEARER_TOKEN"),
+			Audience:        e.first("", "ENRICH_EMBED_AUDIENCE", "EMBED_SERVICE_AUDIENCE"),
+			TenantHeader:    tenantHeader,
+			RequestIDHeader: requestIDHeader,
+			RetryLimit:      e.integer("ENRICH_EMBED_RETRY_LIMIT", embed.RetryLimitDefault, 0),
+			RetryBaseDelay:  e.millis("ENRICH_EMBED_RETRY_BASE_DELAY_MS", embed.RetryBaseDelayDefault, 100*time.Millisecond),
+			RetryMaxDelay:   e.millis("ENRICH_EMBED_RETRY_MAX_DELAY_MS", embed.RetryMaxDelayDefault, time.Second),
+			BreakerFailures: e.integer("ENRICH_EMBED_CB_FAILURE_THRESHOLD", embed.BreakerFailuresDefault, 1),
+			BreakerReset:    e.millis("ENRICH_EMBED_CB_RESET_MS", embed.BreakerResetDefault, 5*time.Second),
+		},
+	}
+}
+
+// openDownstream connects to Firestore (when a project is configured) and builds
+// the embed client (when enabled).
+func (m *Main) openDownstream(ctx context.Context) error {
+	cfg := m.Config.Downstream
+	// The reference honoured FIREBASE_EMULATOR_HOST too; the Go client reads only
+	// FIRESTORE_EMULATOR_HOST.
+	if host := os.Getenv("FIREBASE_EMULATOR_HOST"); host != "" && os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
+		if err := os.Setenv("FIRESTORE_EMULATOR_HOST", host); err != nil {
+			return err
+		}
+	}
+	if cfg.ProjectID != "" {
+		candidates, err := firestore.New(ctx, firestore.Config{ProjectID: cfg.ProjectID, Collection: cfg.Collection})
+		if err != nil {
+			return fmt.Errorf("firestore (project %s): %w", cfg.ProjectID, err)
+		}
+		m.candidates = candidates
+		m.log.Info("firestore on", "project", cfg.ProjectID, "collection", cfg.Collection,
+			"emulator", os.Getenv("FIRESTORE_EMULATOR_HOST"))
+	} else {
+		m.log.Info("firestore off (no FIREBASE_PROJECT_ID / GOOGLE_CLOUD_PROJECT): each job's payload is its whole candidate")
+	}
+	if !cfg.Embed.Enabled {
+		m.log.Info("embedding off (ENRICH_EMBED_ENABLED=false): jobs record embeddingSkippedReason=embedding_disabled")
+		return nil
+	}
+	embedCfg := cfg.Embed
+	embedCfg.Logger = m.log
+	client, err := embed.New(ctx, embedCfg)
+	if err != nil {
+		return fmt.Errorf("embed client (%s): %w", embedCfg.BaseURL, err)
+	}
+	m.embedder = client
+	m.log.Info("embedding on", "base_url", embedCfg.BaseURL)
+	return nil
+}

@@ -1,0 +1,211 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/headhunter/hh-enrich-svc/embed"
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+	"github.com/headhunter/hh-enrich-svc/store"
+	"github.com/headhunter/hh-enrich-svc/store/firestore"
+)
+
+// CandidateStore is where candidate documents live (*firestore.CandidateStore).
+type CandidateStore interface {
+	Load(ctx context.Context, tenantID, candidateID string, payload json.RawMessage) (map[string]any, error)
+	SaveEnrichment(ctx context.Context, tenantID, candidateID string, enrichment map[string]any, meta firestore.ProcessingMetadata) error
+}
+
+// Embedder upserts a candidate's embedding (*embed.Client).
+type Embedder interface {
+	Upsert(ctx context.Context, req embed.UpsertRequest) (embed.Outcome, error)
+}
+
+// attempt is one job's trip through the phases of an attempt.
+type attempt struct {
+	lease     *store.Lease
+	started   time.Time
+	loaded    time.Time
+	candidate map[string]any
+	request   *enrichv1.EnrichRequest
+}
+
+// prepare loads the candidate and builds the enrichment request of a leased job.
+func (r *Runner) prepare(ctx context.Context, lease *store.Lease) (*attempt, error) {
+	job := lease.Job
+	a := &attempt{lease: lease, started: r.cfg.Now()}
+	candidate, err := r.loadCandidate(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(candidate)
+	if err != nil {
+		return nil, &jobError{code: CodeInvalidCandidate, message: err.Error()}
+	}
+	a.loaded = r.cfg.Now()
+	a.candidate = candidate
+	a.request = &enrichv1.EnrichRequest{
+		JobId:         job.ID,
+		TenantId:      job.TenantID,
+		CandidateId:   job.CandidateID,
+		CandidateJson: raw,
+		Attempt:       int32(job.Attempts),
+	}
+	return a, nil
+}
+
+// loadCandidate is the enrichment input: the Firestore document overlaid by the
+// request's payload, or the payload alone when no candidate store is configured.
+func (r *Runner) loadCandidate(ctx context.Context, job *store.Job) (map[string]any, error) {
+	if r.cfg.Candidates == nil {
+		return payloadDocument(job)
+	}
+	doc, err := r.cfg.Candidates.Load(ctx, job.TenantID, job.CandidateID, job.Payload)
+	switch {
+	case err == nil:
+		return doc, nil
+	case errors.Is(err, firestore.ErrCandidateNotFound):
+		return nil, &jobError{code: CodeCandidateNotFound, message: err.Error()}
+	case errors.Is(err, firestore.ErrTenantMismatch):
+		return nil, &jobError{code: CodeTenantMismatch, message: err.Error()}
+	case errors.Is(err, firestore.ErrInvalidID), errors.Is(err, firestore.ErrInvalidPayload):
+		return nil, &jobError{code: CodeInvalidCandidate, message: err.Error()}
+	default:
+		return nil, &jobError{code: CodeFirestoreRead, message: err.Error(), retryable: true}
+	}
+}
+
+// payloadDocument is the candidate made of the request's payload alone.
+func payloadDocument(job *store.Job) (map[string]any, error) {
+	payload := bytes.TrimSpace(job.Payload)
+	if len(payload) == 0 || bytes.Equal(payload, []byte("null")) {
+		return nil, &jobError{code: CodeCandidateNotFound, message: "no candidate document and no payload to enrich"}
+	}
+	doc := map[string]any{}
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, &jobError{code: CodeInvalidCandidate, message: "payload is not a JSON object: " + err.Error()}
+	}
+	doc["candidate_id"] = job.CandidateID
+	doc["org_id"] = job.TenantID
+	return doc, nil
+}
+
+// finish writes a successful enrichment downstream (Firestore, then the embedding)
+// and turns it into the job's result. A failed Firestore write fails the attempt
+// (retryable); a failed embedding does not: the job completes and says why.
+func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) (*Result, error) {
+	job := a.lease.Job
+	pythonDone := r.cfg.Now()
+	enrichment, err := parseEnrichment(resp)
+	if err != nil {
+		return nil, err
+	}
+	snapshot := enrichedSnapshot(a.candidate, enrichment, resp, pythonDone)
+	if r.cfg.Candidates != nil {
+		meta := firestore.ProcessingMetadata{
+			ProcessedAt: pythonDone, ModelVersion: resp.GetModelVersion(), PromptVersion: resp.GetPromptVersion(),
+			Enricher: resp.GetEnricher(), ProcessingSeconds: resp.GetProcessingSeconds(), TokenUsage: tokenUsage(resp),
+		}
+		if err := r.cfg.Candidates.SaveEnrichment(ctx, job.TenantID, job.CandidateID, enrichment, meta); err != nil {
+			return nil, &jobError{code: CodeFirestoreWrite, message: err.Error(), retryable: true}
+		}
+	}
+	firestoreDone := r.cfg.Now()
+	outcome := r.upsertEmbedding(ctx, job, snapshot, resp)
+	finished := r.cfg.Now()
+	queue := millis(a.started.Sub(job.CreatedAt))
+	return &Result{
+		ProcessingTimeSeconds:  round(finished.Sub(a.started).Seconds(), 6),
+		CandidateSnapshot:      snapshot,
+		EmbeddingUpserted:      outcome.Upserted,
+		EmbeddingSkippedReason: outcome.SkipReason,
+		EmbeddingErrorCategory: outcome.ErrorCategory,
+		ModelVersion:           resp.GetModelVersion(),
+		PromptVersion:          resp.GetPromptVersion(),
+		Enricher:               resp.GetEnricher(),
+		PhaseDurationsMs: PhaseDurations{
+			Queue:     queue,
+			Load:      millis(a.loaded.Sub(a.started)),
+			Python:    millis(pythonDone.Sub(a.loaded)),
+			Firestore: millis(firestoreDone.Sub(pythonDone)),
+			Embed:     millis(finished.Sub(firestoreDone)),
+			Total:     millis(finished.Sub(a.started)),
+		},
+		Attempts:        job.Attempts,
+		QueueDurationMs: queue,
+	}, nil
+}
+
+// upsertEmbedding writes the embedding; its failure is recorded, never fatal.
+func (r *Runner) upsertEmbedding(ctx context.Context, job *store.Job, snapshot map[string]any, resp *enrichv1.EnrichResponse) embed.Outcome {
+	if r.cfg.Embedder == nil {
+		r.cfg.Metrics.EmbedOutcome("skipped", string(embed.SkipDisabled))
+		return embed.Outcome{SkipReason: embed.SkipDisabled}
+	}
+	outcome, err := r.cfg.Embedder.Upsert(ctx, embed.UpsertRequest{
+		TenantID: job.TenantID, CandidateID: job.CandidateID, Candidate: snapshot,
+		ModelVersion: resp.GetModelVersion(), PromptVersion: resp.GetPromptVersion(),
+		RequestID: job.CorrelationID,
+	})
+	switch {
+	case err != nil:
+		r.log.Warn("embedding upsert failed; the job completes without it", "job_id", job.ID,
+			"category", outcome.ErrorCategory, "attempts", outcome.Attempts, "error", err)
+		r.cfg.Metrics.EmbedOutcome("failed", string(outcome.ErrorCategory))
+	case outcome.Upserted:
+		r.cfg.Metrics.EmbedOutcome("upserted", "")
+	default:
+		r.cfg.Metrics.EmbedOutcome("skipped", string(outcome.SkipReason))
+	}
+	return outcome
+}
+
+// parseEnrichment checks the plugin's output has the three top-level fields.
+func parseEnrichment(resp *enrichv1.EnrichResponse) (map[string]any, error) {
+	var enrichment map[string]any
+	if err := json.Unmarshal(resp.GetEnrichmentJson(), &enrichment); err != nil {
+		return nil, &jobError{code: CodeBadEnrichment, message: "plugin returned invalid JSON: " + err.Error()}
+	}
+	for _, field := range []string{"resume_analysis", "recruiter_insights", "overall_score"} {
+		if _, ok := enrichment[field]; !ok {
+			return nil, &jobError{code: CodeBadEnrichment, message: "enrichment lacks " + field}
+		}
+	}
+	return enrichment, nil
+}
+
+// enrichedSnapshot is the candidate document as it reads after enrichment: the
+// fields REFERENCE §5 merges into it.
+func enrichedSnapshot(candidate, enrichment map[string]any, resp *enrichv1.EnrichResponse, at time.Time) map[string]any {
+	snapshot := make(map[string]any, len(candidate)+8)
+	for k, v := range candidate {
+		snapshot[k] = v
+	}
+	for k, v := range enrichment {
+		snapshot[k] = v
+	}
+	stamp := at.UTC().Format(time.RFC3339Nano)
+	snapshot["processing_metadata"] = map[string]any{
+		"processed_at":    stamp,
+		"model_version":   resp.GetModelVersion(),
+		"prompt_version":  resp.GetPromptVersion(),
+		"enricher":        resp.GetEnricher(),
+		"processing_time": resp.GetProcessingSeconds(),
+		"token_usage":     tokenUsage(resp),
+	}
+	snapshot["status"] = firestore.StatusEnriched
+	snapshot["enriched_at"] = stamp
+	snapshot["updated_at"] = stamp
+	return snapshot
+}
+
+func tokenUsage(resp *enrichv1.EnrichResponse) map[string]any {
+	u := resp.GetTokenUsage()
+	if u == nil {
+		return nil
+	}
+	return map[string]any{"prompt_tokens": u.GetPromptTokens(), "completion_tokens": u.GetCompletionTokens(), "total_tokens": u.GetTotalTokens()}
+}
