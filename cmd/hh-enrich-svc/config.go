@@ -43,7 +43,9 @@ type Config struct {
 	TenantHeader    string
 	RequestIDHeader string
 
-	MetricsMaxTenants int
+	MetricsMaxTenants     int
+	MetricsExportEnabled  bool
+	MetricsExportInterval time.Duration
 
 	Downstream DownstreamConfig
 }
@@ -183,7 +185,9 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		TenantHeader:    e.first("X-Tenant-ID", "ENRICH_TENANT_HEADER"),
 		RequestIDHeader: e.str("REQUEST_ID_HEADER", "X-Request-ID"),
 
-		MetricsMaxTenants: e.integer("ENRICH_METRICS_MAX_TENANTS", 100, 1),
+		MetricsMaxTenants:     e.integer("ENRICH_METRICS_MAX_TENANTS", 100, 1),
+		MetricsExportEnabled:  e.boolean("ENRICH_METRICS_EXPORT_ENABLED", false),
+		MetricsExportInterval: e.millis("ENRICH_METRICS_EXPORT_INTERVAL_MS", 10*time.Second, 10*time.Second),
 	}
 	cfg.Downstream = parseDownstream(e, cfg.TenantHeader, cfg.RequestIDHeader)
 	// Sync waits default to the job timeout, as in the reference.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/headhunter/hh-enrich-svc/embed"
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/store/firestore"
 )
 
@@ -75,5 +76,29 @@ func (m *Main) openDownstream(ctx context.Context) error {
 	}
 	m.embedder = client
 	m.log.Info("embedding on", "base_url", embedCfg.BaseURL)
-	return nil
+	return m.metrics.Register(metrics.NewEmbedBreakerCollector(client.State))
+}
+
+// startExporter writes the reference's Cloud Monitoring metrics when asked to and a
+// project is known. Asked for but impossible (no project, no credentials) is a
+// startup error, not a silent gap in the dashboards.
+func (m *Main) startExporter(ctx context.Context) error {
+	if !m.Config.MetricsExportEnabled {
+		return nil
+	}
+	if m.Config.Downstream.ProjectID == "" {
+		return fmt.Errorf("ENRICH_METRICS_EXPORT_ENABLED needs FIREBASE_PROJECT_ID or GOOGLE_CLOUD_PROJECT")
+	}
+	exporter, err := metrics.NewExporter(ctx, m.metrics, metrics.ExporterConfig{
+		ProjectID:   m.Config.Downstream.ProjectID,
+		ServiceName: m.Config.ServiceName,
+		Interval:    m.Config.MetricsExportInterval,
+		Logger:      m.log,
+	})
+	if err != nil {
+		return fmt.Errorf("cloud monitoring exporter: %w", err)
+	}
+	m.exporter = exporter
+	// Detached from ctx so the numbers of the drain itself still get exported.
+	return exporter.Start(context.WithoutCancel(ctx))
 }

@@ -70,6 +70,7 @@ type Main struct {
 	// worker takes nil as "not configured".
 	candidates *firestore.CandidateStore
 	embedder   *embed.Client
+	exporter   *metrics.Exporter
 	pool       *pool.Pool
 	runner     *worker.Runner
 	http       *http.Server
@@ -102,6 +103,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if err := m.openDownstream(ctx); err != nil {
+		return err
+	}
+	if err := m.startExporter(ctx); err != nil {
 		return err
 	}
 	if err := m.startPool(ctx); err != nil {
@@ -261,6 +265,9 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.pool != nil {
 		errs = append(errs, m.pool.Stop(ctx))
+	}
+	if m.exporter != nil {
+		m.exporter.Stop()
 	}
 	if m.candidates != nil {
 		errs = append(errs, m.candidates.Close())
