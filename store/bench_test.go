@@ -2,42 +2,100 @@ package store
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/headhunter/hh-enrich-svc/store/redistest"
 )
 
+// BenchmarkRedisStore measures the store's hot paths on a single Redis and
+// on the three-master Cluster, each reached over loopback TCP. Besides ns/op
+// it reports ops/s, the figure DESIGN §7 compares with asynq.
 func BenchmarkRedisStore(b *testing.B) {
-	opts := redistest.Start(b)
-	client := redis.NewClient(opts)
-	b.Cleanup(func() { _ = client.Close() })
-	b.Cleanup(func() { deleteKeys(b, client, "{bench-") })
+	for _, bk := range []*backend{redisBackend, clusterBackend} {
+		b.Run(bk.name, func(b *testing.B) {
+			benchSubmit(b, bk)
+			benchSubmitParallel(b, bk)
+			benchLeaseComplete(b, bk)
+			benchLeaseCompleteParallel(b, bk)
+		})
+	}
+}
 
+// benchStore returns a store with a prefix of its own on bk; its keys are
+// deleted when b ends.
+func benchStore(b *testing.B, bk *backend) *RedisStore {
+	b.Helper()
+	client := bk.connect(b, "bench")
+	prefix := "{bench:" + b.Name() + "}:"
+	s, err := NewRedisStore(client, Config{Prefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle := &testBundle{bk: bk, client: client, keys: s.keys}
+	b.Cleanup(func() { bundle.deleteKeys(b) })
+	return s
+}
+
+func reportOpsPerSecond(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+func benchSubmit(b *testing.B, bk *backend) {
 	b.Run("Submit", func(b *testing.B) {
-		s, err := NewRedisStore(client, Config{Prefix: "{bench-submit}:"})
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := benchStore(b, bk)
 		for i := 0; b.Loop(); i++ {
 			if _, _, err := s.Submit(b.Context(), request(fmt.Sprint("cand-", i))); err != nil {
 				b.Fatal(err)
 			}
 		}
+		reportOpsPerSecond(b)
 	})
-	b.Run("LeaseComplete", func(b *testing.B) {
-		s, err := NewRedisStore(client, Config{Prefix: "{bench-lease}:"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		req := request("cand-1")
-		req.Force = true // every submit a new job, across the benchmark's runs
-		for range b.N {
-			if _, _, err := s.Submit(b.Context(), req); err != nil {
-				b.Fatal(err)
+}
+
+// benchSubmitParallel submits from 16 goroutines, as a batch client or many
+// API requests at once would.
+func benchSubmitParallel(b *testing.B, bk *backend) {
+	b.Run("Submit16", func(b *testing.B) {
+		s := benchStore(b, bk)
+		var n atomic.Int64
+		b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := s.Submit(b.Context(), request(fmt.Sprint("cand-", n.Add(1)))); err != nil {
+					b.Error(err)
+					return
+				}
 			}
-		}
+		})
+		reportOpsPerSecond(b)
+	})
+}
+
+// fillQueue submits n jobs, from several goroutines to save time.
+func fillQueue(b *testing.B, s *RedisStore, n int) {
+	b.Helper()
+	req := request("cand-1")
+	req.Force = true // every submit a new job, across the benchmark's runs
+	var wg sync.WaitGroup
+	const submitters = 16
+	for w := range submitters {
+		wg.Go(func() {
+			for i := w; i < n; i += submitters {
+				if _, _, err := s.Submit(b.Context(), req); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func benchLeaseComplete(b *testing.B, bk *backend) {
+	b.Run("LeaseComplete", func(b *testing.B) {
+		s := benchStore(b, bk)
+		fillQueue(b, s, b.N)
 		b.ResetTimer()
 		for range b.N {
 			l, err := s.Lease(b.Context())
@@ -48,5 +106,31 @@ func BenchmarkRedisStore(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		reportOpsPerSecond(b)
+	})
+}
+
+// benchLeaseCompleteParallel leases and completes from 16 goroutines, as 16
+// worker slots would (asynq's figure in DESIGN §7 is at concurrency 10-64).
+func benchLeaseCompleteParallel(b *testing.B, bk *backend) {
+	b.Run("LeaseComplete16", func(b *testing.B) {
+		s := benchStore(b, bk)
+		fillQueue(b, s, b.N)
+		b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				l, err := s.Lease(b.Context())
+				if err != nil || l == nil {
+					b.Errorf("Lease = %v, %v", l, err)
+					return
+				}
+				if err := s.Complete(b.Context(), l, nil); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		reportOpsPerSecond(b)
 	})
 }

@@ -23,7 +23,8 @@ func ExampleRedisStore_Lease() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	reaper := store.NewReaper(s, store.ReaperConfig{}) // takes back expired leases
+	// Takes back expired leases and wakes idle workers when retries are due.
+	reaper := store.NewReaper(s, store.ReaperConfig{})
 	if err := reaper.Start(ctx); err != nil {
 		log.Fatal(err)
 	}
@@ -47,6 +48,44 @@ func ExampleRedisStore_Lease() {
 		err = s.Complete(ctx, lease, json.RawMessage(`{"ok":true}`))
 		if errors.Is(err, store.ErrLeaseLost) {
 			continue // another worker has the job now
+		}
+	}
+}
+
+// The same store on Redis Cluster: the default prefix carries a hash tag, so
+// nothing else changes.
+func ExampleNewRedisStore_cluster() {
+	client := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: []string{"10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"},
+	})
+	defer client.Close()
+	s, err := store.NewRedisStore(client, store.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = s
+}
+
+// An operator looks at a tenant's failed jobs and runs again those that
+// failed for a reason since fixed.
+func ExampleRedisStore_RequeueDeadLetter() {
+	ctx := context.TODO()
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer client.Close()
+	s, err := store.NewRedisStore(client, store.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	failed, err := s.DeadLetters(ctx, "tenant-alpha", 50)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, job := range failed {
+		if job.ErrorCode != "upstream_unavailable" {
+			continue
+		}
+		if _, err := s.RequeueDeadLetter(ctx, job.TenantID, job.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Print(err) // ErrNotFound: another operator was first
 		}
 	}
 }

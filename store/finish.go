@@ -23,6 +23,7 @@ func (e JobError) Error() string { return e.Code + ": " + e.Message }
 //
 // KEYS[1] job key
 // KEYS[2] leases
+// KEYS[3] stats
 // ARGV[1] job id
 // ARGV[2] lease token
 // ARGV[3] result JSON
@@ -30,17 +31,17 @@ func (e JobError) Error() string { return e.Code + ": " + e.Message }
 // ARGV[5] job TTL, ms
 // ARGV[6] events channel
 // Returns 1, or 0 when the lease is lost.
-var completeScript = redis.NewScript(fenceLua + `
-local jobID, token, result, updatedAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local jobTTL, eventsChannel = ARGV[5], ARGV[6]
+var completeScript = redis.NewScript(storeLua + `
+Q.leases, Q.stats = KEYS[2], KEYS[3]
+Q.jobTTL = ARGV[5]
+local jobID, token, result, updatedAt, eventsChannel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[6]
 
-if not holdsLease(KEYS[1], KEYS[2], jobID, token) then
+if not holdsLease(KEYS[1], jobID, token) then
   return 0
 end
-redis.call('ZREM', KEYS[2], jobID)
+endLease(KEYS[1], jobID)
 redis.call('HSET', KEYS[1], 'status', 'completed', 'result', result, 'updatedAt', updatedAt)
-redis.call('HDEL', KEYS[1], 'leaseToken')
-redis.call('PEXPIRE', KEYS[1], jobTTL)
+count('completed', 1)
 redis.call('PUBLISH', eventsChannel, jobID .. ' completed')
 return 1
 `)
@@ -52,7 +53,7 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 	if len(result) > 0 && !json.Valid(result) {
 		return errors.New("store: complete: result is not valid JSON")
 	}
-	keys := []string{s.keys.job(l.Job.ID), s.keys.leases()}
+	keys := []string{s.keys.job(l.Job.ID), s.keys.leases(), s.keys.stats()}
 	args := []any{
 		l.Job.ID, l.Token, string(result), formatTime(s.cfg.Now()),
 		millis(s.cfg.JobTTL), s.keys.events(),
@@ -67,13 +68,15 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 	return nil
 }
 
-// failScript ends a held lease with an error: the job goes back on the queue
-// if the error is retryable and attempts remain, else it fails for good.
+// failScript ends a held lease with an error: if the error is retryable and
+// attempts remain, the job waits in the delayed set until its backoff has
+// passed; else it fails for good and goes to its tenant's dead letters.
 //
 // KEYS[1] job key
 // KEYS[2] leases
-// KEYS[3] queue
-// KEYS[4] wakeup list
+// KEYS[3] delayed
+// KEYS[4] the tenant's dead-letter list
+// KEYS[5] stats
 // ARGV[1] job id
 // ARGV[2] lease token
 // ARGV[3] error code
@@ -82,46 +85,51 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 // ARGV[6] max attempts
 // ARGV[7] updatedAt
 // ARGV[8] job TTL, ms
-// ARGV[9] wakeup list LTRIM stop index
-// ARGV[10] events channel
-// Returns 1 when requeued, 0 when failed for good, -1 when the lease is lost.
-var failScript = redis.NewScript(fenceLua + wakeLua + `
+// ARGV[9] retry delay, ms
+// ARGV[10] dead-letter list cap
+// ARGV[11] events channel
+// Returns 1 when a retry is scheduled, 0 when failed for good, -1 when the
+// lease is lost.
+var failScript = redis.NewScript(storeLua + `
+Q.leases, Q.delayed, Q.stats = KEYS[2], KEYS[3], KEYS[5]
+Q.jobTTL, Q.deadMax, Q.events = ARGV[8], ARGV[10], ARGV[11]
 local jobID, token, code, message = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local retryable, maxAttempts, updatedAt = ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]
-local jobTTL, wakeTrimStop, eventsChannel = ARGV[8], ARGV[9], ARGV[10]
+local retryDelay = tonumber(ARGV[9])
 
-if not holdsLease(KEYS[1], KEYS[2], jobID, token) then
+local now = holdsLease(KEYS[1], jobID, token)
+if not now then
   return -1
 end
-redis.call('ZREM', KEYS[2], jobID)
-redis.call('HDEL', KEYS[1], 'leaseToken')
-redis.call('PEXPIRE', KEYS[1], jobTTL)
+endLease(KEYS[1], jobID)
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attemptCount'))
 if retryable and attempts < maxAttempts then
   redis.call('HSET', KEYS[1], 'status', 'queued', 'errorCode', code, 'error', message,
     'retried', 'true', 'updatedAt', updatedAt)
-  -- The tail is the end Lease pops: a retry runs next, not behind the backlog.
-  redis.call('RPUSH', KEYS[3], jobID)
-  wake(KEYS[4], 1, wakeTrimStop)
+  redis.call('ZADD', Q.delayed, now + retryDelay, jobID)
+  count('delayed', 1)
+  count('retried', 1)
   return 1
 end
-redis.call('HSET', KEYS[1], 'status', 'failed', 'errorCode', code, 'error', message,
-  'retried', 'false', 'updatedAt', updatedAt)
-redis.call('PUBLISH', eventsChannel, jobID .. ' failed')
+failForGood(KEYS[1], jobID, KEYS[4], code, message, updatedAt)
 return 0
 `)
 
-// Fail ends the leased job's attempt with jerr. The job is requeued (requeued
-// true) when jerr.Retryable and it has had fewer than MaxAttempts leases;
-// otherwise it fails for good and "<jobId> failed" is published. Either way
-// jerr's code and message are stored on the job. It returns ErrLeaseLost when
-// the lease expired or the job was leased again.
+// Fail ends the leased job's attempt with jerr, whose code and message are
+// stored on the job. When jerr.Retryable and the job has had fewer than
+// MaxAttempts leases, the job is scheduled for a retry (requeued true) after
+// a backoff (see Config.RetryBaseDelay) and stays queued; no worker waits
+// for it. Otherwise it fails for good, goes to its tenant's dead letters and
+// "<jobId> failed" is published. It returns ErrLeaseLost when the lease
+// expired or the job was leased again.
 func (s *RedisStore) Fail(ctx context.Context, l *Lease, jerr JobError) (requeued bool, err error) {
-	keys := []string{s.keys.job(l.Job.ID), s.keys.leases(), s.keys.queue(), s.keys.wakeup()}
+	keys := []string{
+		s.keys.job(l.Job.ID), s.keys.leases(), s.keys.delayed(), s.keys.deadLetters(l.Job.TenantID), s.keys.stats(),
+	}
 	args := []any{
 		l.Job.ID, l.Token, jerr.Code, jerr.Message, boolArg(jerr.Retryable),
 		s.cfg.MaxAttempts, formatTime(s.cfg.Now()), millis(s.cfg.JobTTL),
-		wakeupTrimStop, s.keys.events(),
+		millis(s.cfg.retryDelay(l.Job.Attempts)), s.cfg.DeadLetterMax, s.keys.events(),
 	}
 	outcome, err := failScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {

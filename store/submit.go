@@ -9,18 +9,24 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// submitScript creates and enqueues a job unless the dedupe key names a live
-// job of the same tenant. Doing the lookup, the create and the enqueue in one
-// script is what makes dedupe atomic (REFERENCE W6): concurrent submits of
-// one candidate create one job, and no job exists that is not queued.
+// submitScript creates and queues a job unless the dedupe key names a live
+// job of the same tenant. Doing the lookup, the create, the enqueue and the
+// counters in one script is what makes dedupe atomic (REFERENCE W6):
+// concurrent submits of one candidate create one job, and no job exists that
+// is not queued.
 //
 // KEYS[1] dedupe key
 // KEYS[2] key of the new job
-// KEYS[3] queue
-// KEYS[4] wakeup list
+// KEYS[3] the tenant's high-priority queue
+// KEYS[4] the tenant's normal-priority queue
+// KEYS[5] ring of tenants with work
+// KEYS[6] stats
+// KEYS[7] depth per tenant
+// KEYS[8] dedupe hits per tenant
+// KEYS[9] wakeup list
 // ARGV[1] job key prefix (to find the job a dedupe key names)
 // ARGV[2] tenant id
-// ARGV[3] "1" to force: skip the lookup and take over the dedupe key
+// ARGV[3] "1" to force: skip the lookup, take over the dedupe key, high priority
 // ARGV[4] new job id
 // ARGV[5] job TTL, ms
 // ARGV[6] dedupe TTL, ms
@@ -28,17 +34,20 @@ import (
 // ARGV[8...] the new job's hash, field/value pairs
 // Returns {1} when it created the job, {0, {existing job hash pairs}} when
 // it deduped.
-var submitScript = redis.NewScript(wakeLua + `
-local jobKeyPrefix, tenantID, force, jobID = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local jobTTL, dedupeTTL, wakeTrimStop = ARGV[5], ARGV[6], ARGV[7]
+var submitScript = redis.NewScript(storeLua + `
+Q.ring, Q.stats, Q.depth, Q.wakeup = KEYS[5], KEYS[6], KEYS[7], KEYS[9]
+Q.wakeTrimStop = ARGV[7]
+local jobKeyPrefix, tenantID, force, jobID = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
+local jobTTL, dedupeTTL = ARGV[5], ARGV[6]
 
-if force ~= '1' then
+if not force then
   local existingID = redis.call('GET', KEYS[1])
   if existingID then
     local existingKey = jobKeyPrefix .. existingID
     local existing = redis.call('HMGET', existingKey, 'tenantId', 'status')
     -- A failed job does not dedupe (REFERENCE W7), nor does an expired one.
     if existing[1] == tenantID and existing[2] and existing[2] ~= 'failed' then
+      redis.call('HINCRBY', KEYS[8], tenantID, 1)
       return {0, redis.call('HGETALL', existingKey)}
     end
   end
@@ -47,24 +56,29 @@ end
 redis.call('HSET', KEYS[2], unpack(ARGV, 8))
 redis.call('PEXPIRE', KEYS[2], jobTTL)
 redis.call('SET', KEYS[1], jobID, 'PX', dedupeTTL)
-redis.call('LPUSH', KEYS[3], jobID)
-wake(KEYS[4], 1, wakeTrimStop)
+pushReady(tenantID, KEYS[3], KEYS[4], force, jobID, false)
+count('submitted', 1)
+wake(1)
 return {1}
 `)
 
 // Submit creates a queued job for req, or returns the job an equal earlier
-// request created (created false). Requests are equal when they have the same
-// tenant and IdempotencyKey, or, without one, the same tenant, candidate and
-// payload (compared as canonical JSON). A failed or expired job does not
-// dedupe; Force always creates a job and makes later requests dedupe to it.
-// It returns an error for a missing tenant or candidate, or a payload that is
-// not JSON.
+// request created (created false, counted as the tenant's dedupe hit).
+// Requests are equal when they have the same tenant and IdempotencyKey, or,
+// without one, the same tenant, candidate and payload (compared as canonical
+// JSON). A failed or expired job does not dedupe; Force always creates a job,
+// queues it ahead of the tenant's normal jobs and makes later requests dedupe
+// to it. It returns an error for a missing tenant or candidate, or a payload
+// that is not JSON.
 func (s *RedisStore) Submit(ctx context.Context, req SubmitRequest) (job *Job, created bool, err error) {
 	job, dedupeKey, err := s.newJob(req)
 	if err != nil {
 		return nil, false, err
 	}
-	keys := []string{dedupeKey, s.keys.job(job.ID), s.keys.queue(), s.keys.wakeup()}
+	keys := []string{
+		dedupeKey, s.keys.job(job.ID), s.keys.queue(req.TenantID, true), s.keys.queue(req.TenantID, false),
+		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.dedupeHits(), s.keys.wakeup(),
+	}
 	args := []any{
 		s.keys.jobKeyPrefix(), req.TenantID, boolArg(req.Force), job.ID,
 		millis(s.cfg.JobTTL), millis(s.cfg.DedupeTTL), wakeupTrimStop,
@@ -74,6 +88,12 @@ func (s *RedisStore) Submit(ctx context.Context, req SubmitRequest) (job *Job, c
 	if err != nil {
 		return nil, false, interpretError("submit", err)
 	}
+	return submitted(job, reply)
+}
+
+// submitted reads submitScript's reply: job when it was created, else the
+// job it deduped to.
+func submitted(job *Job, reply []any) (*Job, bool, error) {
 	if len(reply) == 1 {
 		return job, true, nil
 	}

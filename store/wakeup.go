@@ -16,11 +16,12 @@ const (
 	abortKeyTTL = time.Minute
 )
 
-// WaitForWork blocks until a wake token arrives (a job was queued or
-// requeued), timeout passes or ctx is done. It returns nil on a wake token
-// and on timeout, and ctx.Err() when ctx is done. Workers call it when Lease
-// found nothing, instead of sleeping: a job queued meanwhile wakes one of
-// them at once. A token is only a hint; Lease may still find nothing.
+// WaitForWork blocks until a wake token arrives (a job was submitted,
+// released or taken back from an expired lease, or the Reaper made due
+// retries ready), timeout passes or ctx is done. It returns nil on a wake
+// token and on timeout, and ctx.Err() when ctx is done. Workers call it when
+// Lease found nothing, instead of sleeping: a job queued meanwhile wakes one
+// of them at once. A token is only a hint; Lease may still find nothing.
 //
 // Redis counts blocking timeouts in whole seconds, so timeout is rounded up
 // to the next second; a timeout of zero or less returns at once.

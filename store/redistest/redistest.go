@@ -1,11 +1,18 @@
-// Package redistest starts real redis-server processes for tests.
+// Package redistest starts real redis-server processes for tests: single
+// servers (Start, StartTCP), a server a test can stop and start again on the
+// same port with its data (StartServer), and a three-master Redis Cluster
+// (StartCluster).
 //
 // Each server is private to the test that started it and is killed when the
 // test ends. Tests that share one server should still give each test its own
-// key prefix rather than flushing the database.
+// key prefix rather than flushing the database. NewServer and NewCluster start
+// the same without a test, for a TestMain that shares them across a package;
+// the caller must Close them.
 //
-// When TEST_REDIS_URL is set (e.g. redis://127.0.0.1:6379/0), no server is
-// started and every function returns that server instead.
+// When TEST_REDIS_URL is set (e.g. redis://127.0.0.1:6379/0), Start and
+// StartTCP start no server and return that one instead; when
+// TEST_REDIS_CLUSTER is set (comma-separated host:port of the masters),
+// StartCluster returns those addresses.
 package redistest
 
 import (
@@ -18,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,63 +134,99 @@ func freeLoopbackAddr() (string, error) {
 	return addr, nil
 }
 
+// inMemory are the settings that keep a throwaway server off the disk.
+func inMemory(dir string) []string {
+	return []string{"--save", "", "--appendonly", "no", "--dir", dir}
+}
+
 // start runs redis-server with args plus settings that keep it in memory,
 // and waits until it answers PING through opts. On success the server is
 // killed when tb ends; on error it is already gone.
 func start(tb testing.TB, opts *redis.Options, args ...string) error {
+	p, err := launch(opts, append(args, inMemory(tb.TempDir())...)...)
+	if err != nil {
+		return err
+	}
+	tb.Cleanup(p.kill)
+	return nil
+}
+
+// process is one running redis-server.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// launch runs redis-server with args and waits until it answers PING through
+// opts. On error the server is already gone.
+func launch(opts *redis.Options, args ...string) (*process, error) {
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		return fmt.Errorf("redis-server is needed for this test but is not on PATH "+
+		return nil, fmt.Errorf("redis-server is needed for this test but is not on PATH "+
 			"(apt-get install -y redis-server, or set TEST_REDIS_URL): %w", err)
 	}
-	args = append(args, "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
 	cmd := exec.Command(path, args...)
 	var output syncBuffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting redis-server: %w", err)
+		return nil, fmt.Errorf("starting redis-server: %w", err)
 	}
-	exited := make(chan struct{})
+	p := &process{cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		defer close(exited)
+		defer close(p.exited)
 		_ = cmd.Wait() // a killed server exits with an error; that is expected
 	}()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
+	if err := waitReady(opts, p.exited); err != nil {
+		p.kill()
+		return nil, fmt.Errorf("redis-server %v: %w; its output:\n%s", args, err, output.String())
 	}
-	if err := waitReady(tb.Context(), opts, exited); err != nil {
-		stop()
-		return fmt.Errorf("redis-server %v: %w; its output:\n%s", args, err, output.String())
-	}
-	tb.Cleanup(stop)
-	return nil
+	return p, nil
+}
+
+// kill ends the server at once, as a crash would, and waits for it to exit.
+// It is safe to call more than once.
+func (p *process) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL) // fails only if it already exited
+	<-p.exited
 }
 
 // waitReady polls PING until the server answers, exits or readyTimeout passes.
-func waitReady(ctx context.Context, opts *redis.Options, exited <-chan struct{}) error {
+func waitReady(opts *redis.Options, exited <-chan struct{}) error {
 	pingOpts := *opts
 	pingOpts.MaxRetries = -1
 	client := redis.NewClient(&pingOpts)
 	defer client.Close()
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		pingCtx, cancel := context.WithTimeout(ctx, time.Second)
-		err := client.Ping(pingCtx).Err()
-		cancel()
-		if err == nil {
-			return nil
-		}
+	return poll(readyTimeout, "an answer to PING", func() error {
 		select {
 		case <-exited:
-			return errors.New("exited before answering PING")
-		case <-ctx.Done():
-			return ctx.Err()
+			return giveUp{errors.New("exited before answering PING")}
 		default:
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer to PING within %s: %w", readyTimeout, err)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return client.Ping(ctx).Err()
+	})
+}
+
+// giveUp wraps an error that makes poll stop at once.
+type giveUp struct{ error }
+
+// poll calls check every pollInterval until it returns nil, returns a giveUp
+// error, or timeout passes. It is the one place the harness sleeps: a
+// starting server sends no signal when it is ready.
+func poll(timeout time.Duration, what string, check func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		var stop giveUp
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &stop):
+			return stop.error
+		case time.Now().After(deadline):
+			return fmt.Errorf("no %s within %s: %w", what, timeout, err)
 		}
 		time.Sleep(pollInterval)
 	}

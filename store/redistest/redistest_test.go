@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -56,6 +57,65 @@ func TestStart(t *testing.T) {
 		err := start(t, &redis.Options{Addr: "127.0.0.1:1"}, "--port", "0")
 		if !errors.Is(err, exec.ErrNotFound) || !strings.Contains(err.Error(), "redis-server is needed") {
 			t.Errorf("start = %v, want a not-found error that names redis-server", err)
+		}
+	})
+}
+
+func TestServer(t *testing.T) {
+	t.Run("KeepsItsPortAndDataAcrossStopAndStart", func(t *testing.T) {
+		t.Parallel()
+		s := StartServer(t, ServerConfig{AppendOnly: true})
+		client := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
+		defer client.Close()
+		if err := client.Set(t.Context(), "k", "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		s.Stop()
+		if err := client.Ping(t.Context()).Err(); err == nil {
+			t.Fatal("PING answered while the server was stopped")
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := client.Get(t.Context(), "k").Result(); err != nil || got != "v" {
+			t.Errorf("GET after restart = %q, %v; want v", got, err)
+		}
+	})
+	t.Run("StopAndStartTwiceAreSafe", func(t *testing.T) {
+		t.Parallel()
+		s := StartServer(t, ServerConfig{})
+		s.Stop()
+		s.Stop()
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ping(t, s.Options())
+	})
+}
+
+func TestStartCluster(t *testing.T) {
+	t.Run("ServesEverySlotAcrossThreeMasters", func(t *testing.T) {
+		t.Parallel()
+		addrs := StartCluster(t)
+		client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		defer client.Close()
+		masters := map[string]bool{}
+		for i := range 30 {
+			key := "key-" + strings.Repeat("x", i)
+			if err := client.Set(t.Context(), key, "v", time.Minute).Err(); err != nil {
+				t.Fatalf("SET %s: %v", key, err)
+			}
+			node, err := client.MasterForKey(t.Context(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			masters[node.Options().Addr] = true
+		}
+		if len(addrs) != 3 || (len(masters) != 3 && os.Getenv("TEST_REDIS_CLUSTER") == "") {
+			t.Errorf("addresses %v, keys on masters %v; want 3 masters all used", addrs, masters)
 		}
 	})
 }
