@@ -148,7 +148,8 @@ func (p *Pool) callOnce(ctx context.Context, rpc func(context.Context, *process)
 	err = rpc(callCtx, proc)
 	// A call that ran out of time left a thread stuck in the process (Python cannot
 	// cancel it): the process is presumed hung.
-	hung := err != nil && errors.Is(callCtx.Err(), context.DeadlineExceeded)
+	var perr *pyplugin.Error
+	hung := errors.As(err, &perr) && perr.DeadlinePassed
 	cancel()
 	p.release(proc, err, hung)
 	return err

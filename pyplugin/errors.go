@@ -46,6 +46,10 @@ type Error struct {
 	Message    string
 	Retryable  bool
 	RetryAfter time.Duration // set by upstream_rate_limited when the provider said so
+	// DeadlinePassed is set when the call's deadline expired before the plugin
+	// answered (as opposed to the plugin reporting a timeout of its own upstream):
+	// the process may be stuck on the call.
+	DeadlinePassed bool
 }
 
 func (e *Error) Error() string {
@@ -71,7 +75,7 @@ func ErrorFromProto(pe *enrichv1.EnrichError) *Error {
 func fromStatus(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return &Error{Reason: ReasonTimeout, Message: "plugin call exceeded its deadline", Retryable: true}
+			return &Error{Reason: ReasonTimeout, Message: "plugin call exceeded its deadline", Retryable: true, DeadlinePassed: true}
 		}
 		return fmt.Errorf("pyplugin: call cancelled: %w", ctxErr)
 	}
@@ -89,7 +93,10 @@ func fromStatus(ctx context.Context, err error) error {
 		// The transport broke: the process died or closed its socket.
 		return fmt.Errorf("pyplugin: %s: %w", st.Message(), ErrProcessGone)
 	case codes.DeadlineExceeded:
-		return &Error{Reason: ReasonTimeout, Message: st.Message(), Retryable: true}
+		// The server enforces the propagated deadline too, and grpc-timeout is
+		// truncated on the wire, so its verdict can arrive a moment before ctx
+		// expires here: it is the same deadline passing.
+		return &Error{Reason: ReasonTimeout, Message: st.Message(), Retryable: true, DeadlinePassed: true}
 	default:
 		return &Error{Reason: ReasonInternal, Message: st.Code().String() + ": " + st.Message()}
 	}
