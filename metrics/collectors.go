@@ -95,6 +95,9 @@ type QueueSnapshot struct {
 	JobsByStatus   map[string]int64 // live job records, by status
 	DedupeByTenant map[string]int64 // dedupe hits since the store began counting
 	DeadByTenant   map[string]int64 // dead letters, by tenant
+	// Events counts, since the store began, what happened to jobs (submitted,
+	// completed, failed, retried, expired), across every instance.
+	Events map[string]int64
 }
 
 var (
@@ -103,6 +106,8 @@ var (
 	dedupeDesc     = prometheus.NewDesc(Namespace+"_dedupe_hits_total", "Submissions answered with an existing job, by tenant.", []string{"tenant"}, nil)
 	deadDesc       = prometheus.NewDesc(Namespace+"_dead_letters", "Jobs in the dead-letter lists, by tenant.", []string{"tenant"}, nil)
 	scrapeErrDesc  = prometheus.NewDesc(Namespace+"_queue_scrape_errors_total", "Failed reads of the store at scrape time.", nil, nil)
+	eventsDesc     = prometheus.NewDesc(Namespace+"_store_job_events_total",
+		"Job events recorded by the store for every instance (submitted, completed, failed, retried, expired).", []string{"event"}, nil)
 )
 
 // queueCollector reads the store at scrape time (STYLE habit 19: queue depth from
@@ -122,7 +127,7 @@ func (m *Metrics) NewQueueCollector(snapshot func(ctx context.Context) (QueueSna
 }
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{queueDepthDesc, jobsDesc, dedupeDesc, deadDesc, scrapeErrDesc} {
+	for _, d := range []*prometheus.Desc{queueDepthDesc, jobsDesc, dedupeDesc, deadDesc, scrapeErrDesc, eventsDesc} {
 		ch <- d
 	}
 }
@@ -148,6 +153,9 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	c.emitByTenant(ch, deadDesc, prometheus.GaugeValue, snap.DeadByTenant)
 	for status, n := range snap.JobsByStatus {
 		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), status)
+	}
+	for event, n := range snap.Events {
+		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(n), event)
 	}
 }
 

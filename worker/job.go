@@ -24,6 +24,7 @@ const (
 	CodeFirestoreRead     = "firestore_unavailable"
 	CodeFirestoreWrite    = "firestore_write_failed"
 	CodePythonTimeout     = "python_timeout"
+	CodeUpstreamTimeout   = "upstream_timeout"
 	CodePythonCrashed     = "python_crashed"
 	CodePythonError       = "python_error"
 	CodeBadEnrichment     = "python_bad_output"
@@ -156,6 +157,13 @@ func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result,
 		return
 	}
 	jerr := errorFor(runErr)
+	if releasesWithoutCharge(jerr.Code) {
+		// Shutdown, an open circuit or a full pool: the job did nothing wrong, so it
+		// goes back to the front of its queue without using up an attempt (W16).
+		err := r.store.Release(ctx, lease)
+		r.logOutcome(job, "released", err, "code", jerr.Code)
+		return
+	}
 	requeued, err := r.store.Fail(ctx, lease, jerr)
 	outcome := "failed"
 	if requeued {
@@ -184,16 +192,23 @@ func (r *Runner) logOutcome(job *store.Job, outcome string, storeErr error, fiel
 	}
 }
 
+// releasesWithoutCharge lists the codes of interruptions that are no fault of the job.
+func releasesWithoutCharge(code string) bool {
+	return code == CodeShutdown || code == CodeCircuitOpen || code == CodePoolExhausted
+}
+
 // classify maps an enrichment error to the job's error code and retry decision.
 func classify(err error) store.JobError {
 	var perr *pyplugin.Error
 	switch {
 	case errors.As(err, &perr):
 		code := string(perr.Reason)
-		switch perr.Reason {
-		case pyplugin.ReasonTimeout:
-			code = CodePythonTimeout
-		case pyplugin.ReasonInternal:
+		switch {
+		case perr.Reason == pyplugin.ReasonTimeout && perr.DeadlinePassed:
+			code = CodePythonTimeout // the process missed the call's deadline
+		case perr.Reason == pyplugin.ReasonTimeout:
+			code = CodeUpstreamTimeout // the plugin gave up on a slow LLM provider
+		case perr.Reason == pyplugin.ReasonInternal:
 			code = CodePythonError
 		}
 		return store.JobError{Code: code, Message: perr.Message, Retryable: perr.Retryable}

@@ -38,6 +38,7 @@ type Store interface {
 	Heartbeat(ctx context.Context, l *store.Lease) error
 	Complete(ctx context.Context, l *store.Lease, result json.RawMessage) error
 	Fail(ctx context.Context, l *store.Lease, jerr store.JobError) (requeued bool, err error)
+	Release(ctx context.Context, l *store.Lease) error
 }
 
 // Enricher is what a Runner needs of the plugin pool (*pool.Pool).

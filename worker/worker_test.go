@@ -127,7 +127,9 @@ func setupWith(t *testing.T, cfg Config, outcomes ...error) *testBundle {
 	t.Helper()
 	client := redis.NewClient(redistest.Start(t))
 	t.Cleanup(func() { client.Close() })
-	st, err := store.NewRedisStore(client, store.Config{Prefix: "test:" + t.Name() + ":", MaxAttempts: 3})
+	// Millisecond retry backoff: retried jobs come due at once for runAll.
+	st, err := store.NewRedisStore(client, store.Config{Prefix: "{test:" + t.Name() + "}:", MaxAttempts: 3,
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,9 @@ func (b *testBundle) submit(t *testing.T, payload string) string {
 	return job.ID
 }
 
-// runAll runs jobs one at a time until the queue is empty.
+// runAll runs jobs one at a time until none is queued or waiting for a retry.
+// Lease moves due retries into the queue itself; a retry not yet due is waited for
+// on the store's wake-up signal.
 func (b *testBundle) runAll(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -162,8 +166,18 @@ func (b *testBundle) runAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !ran {
+		if ran {
+			continue
+		}
+		counts, err := b.store.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts.Delayed == 0 {
 			return
+		}
+		if err := b.store.WaitForWork(ctx, 10*time.Millisecond); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -238,7 +252,7 @@ func TestRunner(t *testing.T) {
 		failure error
 	}{
 		{"RateLimitIsRetried", &pyplugin.Error{Reason: pyplugin.ReasonUpstreamRateLimited, Retryable: true}},
-		{"TimeoutIsRetried", &pyplugin.Error{Reason: pyplugin.ReasonTimeout, Retryable: true}},
+		{"TimeoutIsRetried", &pyplugin.Error{Reason: pyplugin.ReasonTimeout, Retryable: true, DeadlinePassed: true}},
 		{"CrashedProcessIsRetried", fmt.Errorf("pool: tries lost their process: %w", pyplugin.ErrProcessGone)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,9 +267,25 @@ func TestRunner(t *testing.T) {
 		})
 	}
 
+	t.Run("OpenCircuitReleasesTheJobWithoutUsingAnAttempt", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, fmt.Errorf("waited out the cooldown: %w", pool.ErrCircuitOpen))
+		id := b.submit(t, resumePayload)
+		if ran, err := b.runner.RunOnce(context.Background()); !ran || err != nil {
+			t.Fatalf("RunOnce = %v, %v", ran, err)
+		}
+		if job := b.job(t, id); job.Status != store.StatusQueued || job.Attempts != 0 {
+			t.Fatalf("job %s after %d attempts; want queued again with its attempt given back", job.Status, job.Attempts)
+		}
+		b.runAll(t)
+		if job := b.job(t, id); job.Status != store.StatusCompleted || job.Attempts != 1 {
+			t.Fatalf("job %s after %d attempts, want completed on its first charged attempt", job.Status, job.Attempts)
+		}
+	})
+
 	t.Run("RetryableFailureFailsForGoodAtTheAttemptLimit", func(t *testing.T) {
 		t.Parallel()
-		timeout := &pyplugin.Error{Reason: pyplugin.ReasonTimeout, Message: "slow", Retryable: true}
+		timeout := &pyplugin.Error{Reason: pyplugin.ReasonTimeout, Message: "slow", Retryable: true, DeadlinePassed: true}
 		b := setup(t, timeout, timeout, timeout)
 		id := b.submit(t, resumePayload)
 		b.runAll(t)

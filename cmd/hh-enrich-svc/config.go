@@ -34,6 +34,9 @@ type Config struct {
 	BatchSize       int
 	JobTimeout      time.Duration
 	RetryLimit      int
+	RetryBaseDelay  time.Duration
+	RetryMaxDelay   time.Duration
+	DeadLetterMax   int
 	JobTTL          time.Duration
 	DedupeTTL       time.Duration
 	LeaseDuration   time.Duration
@@ -42,6 +45,7 @@ type Config struct {
 
 	TenantHeader    string
 	RequestIDHeader string
+	HTTP            HTTPConfig // authentication, tenancy, rate limits, access log, CORS
 
 	MetricsMaxTenants     int
 	MetricsExportEnabled  bool
@@ -177,6 +181,9 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		BatchSize:       e.integer("ENRICH_BATCH_SIZE", 16, 1),
 		JobTimeout:      e.millis("ENRICH_JOB_TIMEOUT_MS", 180*time.Second, 100*time.Millisecond),
 		RetryLimit:      e.integer("ENRICH_JOB_RETRY_LIMIT", 2, 0),
+		RetryBaseDelay:  e.millis("ENRICH_JOB_RETRY_BASE_DELAY_MS", 500*time.Millisecond, 100*time.Millisecond),
+		RetryMaxDelay:   e.millis("ENRICH_JOB_RETRY_MAX_DELAY_MS", 5*time.Second, time.Second),
+		DeadLetterMax:   e.integer("ENRICH_DEAD_LETTER_MAX", 1000, 1),
 		JobTTL:          e.seconds("ENRICH_JOB_TTL_SECONDS", 24*time.Hour, time.Minute),
 		DedupeTTL:       e.seconds("ENRICH_DEDUPE_TTL_SECONDS", 6*time.Hour, time.Minute),
 		LeaseDuration:   e.millis("ENRICH_LEASE_MS", 10*time.Second, 500*time.Millisecond),
@@ -192,12 +199,6 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 	cfg.Downstream = parseDownstream(e, cfg.TenantHeader, cfg.RequestIDHeader)
 	// Sync waits default to the job timeout, as in the reference.
 	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)
-	if cfg.AuthMode != "none" && len(e.errs) == 0 {
-		// Token verification (gateway, firebase, hybrid) arrives with the API issue.
-		// Until then the only safe answer to those modes is to refuse to start, rather
-		// than to serve unauthenticated traffic under a name that promises otherwise.
-		e.errs = append(e.errs, fmt.Errorf("AUTH_MODE=%s is not supported by this build yet; "+
-			"run behind an authenticating gateway with AUTH_MODE=none", cfg.AuthMode))
-	}
+	cfg.HTTP = parseHTTPConfig(e, cfg.AuthMode)
 	return cfg, errors.Join(e.errs...)
 }

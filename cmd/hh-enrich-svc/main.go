@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hashicorp/go-hclog"
@@ -61,11 +60,13 @@ type Main struct {
 	log     hclog.Logger
 	metrics *metrics.Metrics
 
-	embedded *miniredis.Miniredis
-	redis    redis.UniversalClient
-	store    *store.RedisStore
-	reaper   *store.Reaper
-	notifier *store.Notifier
+	embedded          *miniredis.Miniredis
+	stopEmbeddedClock func()
+	redis             redis.UniversalClient
+	store             *store.RedisStore
+	reaper            *store.Reaper
+	health            *store.HealthWatcher
+	notifier          *store.Notifier
 	// candidates and embedder stay nil when Firestore or embedding is off: the
 	// worker takes nil as "not configured".
 	candidates *firestore.CandidateStore
@@ -75,6 +76,10 @@ type Main struct {
 	runner     *worker.Runner
 	http       *http.Server
 	served     chan error
+	auth       *router.Authenticator
+	// tenants is the organizations directory (Firestore); nil: tenants are not
+	// checked for existence or activity.
+	tenants router.TenantDirectory
 }
 
 // NewMain returns a Main for cfg; nothing starts until Run.
@@ -130,20 +135,33 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.runner.Start(ctx); err != nil {
 		return err
 	}
+	if err := m.startAuth(ctx); err != nil {
+		return err
+	}
 	return m.serveHTTP()
 }
 
 func (m *Main) openStore(ctx context.Context) error {
 	s, err := store.NewRedisStore(m.redis, store.Config{
-		JobTTL:        m.Config.JobTTL,
-		DedupeTTL:     m.Config.DedupeTTL,
-		LeaseDuration: m.Config.LeaseDuration,
-		MaxAttempts:   m.Config.RetryLimit + 1,
+		JobTTL:         m.Config.JobTTL,
+		DedupeTTL:      m.Config.DedupeTTL,
+		LeaseDuration:  m.Config.LeaseDuration,
+		MaxAttempts:    m.Config.RetryLimit + 1,
+		RetryBaseDelay: m.Config.RetryBaseDelay,
+		RetryMaxDelay:  m.Config.RetryMaxDelay,
+		DeadLetterMax:  m.Config.DeadLetterMax,
 	})
 	if err != nil {
 		return err
 	}
 	m.store = s
+	if err := m.metrics.Register(s.NewCollector(m.metrics)); err != nil {
+		return err
+	}
+	m.health = store.NewHealthWatcher(s, store.HealthConfig{Logger: m.log})
+	if err := m.health.Start(ctx); err != nil {
+		return err
+	}
 	m.reaper = store.NewReaper(s, store.ReaperConfig{Logger: m.log})
 	if err := m.reaper.Start(ctx); err != nil {
 		return err
@@ -214,6 +232,14 @@ func pluginEnv(host []string, concurrency int) []string {
 func (m *Main) serveHTTP() error {
 	handler, err := router.New(router.Config{
 		Store:           m.store,
+		Auth:            m.auth,
+		Tenants:         m.tenants,
+		TenantCacheTTL:  m.Config.HTTP.TenantCacheTTL,
+		TenantRateLimit: m.Config.HTTP.RateLimit,
+		TenantBurst:     m.Config.HTTP.Burst,
+		LogRequests:     m.Config.HTTP.RequestLogging,
+		TraceHeader:     m.Config.HTTP.TraceHeader,
+		CORS:            m.Config.HTTP.CORS,
 		Watcher:         m.notifier,
 		Pool:            m.pool,
 		AdminToken:      m.Config.AdminToken,
@@ -235,7 +261,7 @@ func (m *Main) serveHTTP() error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.Handle("/", handler)
-	m.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.http = newHTTPServer(mux, m.Config.SyncWait, m.log)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
 	m.log.Info("listening", "addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
@@ -254,11 +280,17 @@ func (m *Main) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if m.auth != nil {
+		errs = append(errs, m.auth.Stop(ctx))
+	}
 	if m.runner != nil {
 		errs = append(errs, m.runner.Stop(ctx))
 	}
 	if m.reaper != nil {
 		m.reaper.Stop()
+	}
+	if m.health != nil {
+		m.health.Stop()
 	}
 	if m.notifier != nil {
 		m.notifier.Stop()
@@ -276,6 +308,7 @@ func (m *Main) Close(ctx context.Context) error {
 		errs = append(errs, m.redis.Close())
 	}
 	if m.embedded != nil {
+		m.stopEmbeddedClock()
 		m.embedded.Close()
 	}
 	err := errors.Join(errs...)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -30,6 +31,32 @@ func (m *Main) openRedis(ctx context.Context) error {
 	return nil
 }
 
+// expireEmbeddedKeys moves the embedded Redis's TTL clock once a second. miniredis
+// only expires keys when told to; its ClockTTL mode would instead walk every key
+// with a TTL on every command, which makes a demo with thousands of jobs crawl.
+func (m *Main) expireEmbeddedKeys(embedded *miniredis.Miniredis) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	m.stopEmbeddedClock = func() {
+		close(stop)
+		<-done
+	}
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(time.Second)
+		defer ticker.Stop()
+		last := time.Now()
+		for {
+			select {
+			case now := <-ticker.C:
+				embedded.FastForward(now.Sub(last))
+				last = now
+			case <-stop:
+				return
+			}
+		}
+	}()
+}
+
 func (m *Main) redisOptions() (*redis.Options, error) {
 	cfg := m.Config
 	switch {
@@ -50,10 +77,8 @@ func (m *Main) redisOptions() (*redis.Options, error) {
 		if err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
-		// miniredis only expires keys when told to; without this, job hashes and dedupe
-		// keys of a long demo would pile up forever.
-		embedded.ClockTTL(true)
 		m.embedded = embedded
+		m.expireEmbeddedKeys(embedded)
 		m.log.Warn("NO REDIS CONFIGURED: running on an embedded in-memory Redis. " +
 			"Jobs live only as long as this process and are not shared with other instances. " +
 			"Set REDIS_URL or REDIS_HOST/REDIS_PORT for anything but a local demo.")
