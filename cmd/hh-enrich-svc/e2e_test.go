@@ -190,6 +190,26 @@ func TestService(t *testing.T) {
 		}
 	})
 
+	t.Run("SigkillOfOneOfTwoInstancesLosesNoJob", func(t *testing.T) {
+		t.Parallel()
+		// Short leases keep the test short; the mechanism is the production one.
+		a := startService(t, "ENRICH_LEASE_MS=2000")
+		b := startServiceOn(t, a.redisAddr, "ENRICH_LEASE_MS=2000")
+		ids := a.submitMany("tenant-alpha", 600)
+		a.waitForTerminal("tenant-alpha", ids[0])
+		if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		killed := time.Now()
+		<-a.done
+		for _, id := range ids {
+			if job := b.waitForTerminal("tenant-alpha", id); job["status"] != "completed" {
+				t.Fatalf("job %s = %v", id, job)
+			}
+		}
+		t.Logf("every job completed %s after one of two instances was SIGKILLed", time.Since(killed).Round(time.Millisecond))
+	})
+
 	t.Run("SigtermDrainsRunningJobsAndLeavesTheRestQueued", func(t *testing.T) {
 		t.Parallel()
 		s := startService(t)
