@@ -27,28 +27,50 @@ type PoolAdmin interface {
 const adminRestartTimeout = 2 * time.Minute
 
 func (s *server) registerAdmin(r *httprouter.Router) {
-	r.HandlerFunc(http.MethodGet, "/admin/pool", s.requireAdmin(s.handlePoolStatus))
-	r.HandlerFunc(http.MethodPost, "/admin/pool/restart", s.requireAdmin(s.handlePoolRestart))
-	r.HandlerFunc(http.MethodPost, "/admin/pool/processes/:id/restart", s.requireAdmin(s.handleProcessRestart))
+	s.handle(r, http.MethodGet, "/admin/pool", s.requireAdmin(s.handlePoolStatus))
+	s.handle(r, http.MethodPost, "/admin/pool/restart", s.requireAdmin(s.handlePoolRestart))
+	s.handle(r, http.MethodPost, "/admin/pool/processes/:id/restart", s.requireAdmin(s.handleProcessRestart))
 }
 
-// requireAdmin admits requests that carry the admin bearer token. Without a
-// configured token the admin API is off: an operator surface must never be open
-// by default.
+// requireAdmin admits requests that carry the admin bearer token, or a verified
+// token with the admin scope. With neither configured the admin API is off: an
+// operator surface must never be open by default.
 func (s *server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.AdminToken == "" || s.cfg.Pool == nil {
-			writeError(w, r, s.log, newError(CodeAdminDisabled, "The admin API is off: set ENRICH_ADMIN_TOKEN to enable it.", nil))
+		scope := s.cfg.Auth.adminScope()
+		if (s.cfg.AdminToken == "" && scope == "") || s.cfg.Pool == nil {
+			writeError(w, r, s.log, newError(CodeAdminDisabled,
+				"The admin API is off: set ENRICH_ADMIN_TOKEN, or use an auth mode with an admin scope, to enable it.", nil))
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hh-enrich-svc admin"`)
-			writeError(w, r, s.log, newError(CodeUnauthorized, "A valid admin bearer token is required.", nil))
+		if err := s.authorizeAdmin(r, scope); err != nil {
+			writeError(w, r, s.log, err)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// authorizeAdmin checks the static token first (constant time), then, when an
+// admin scope is configured, the bearer token as a JWT that must carry it.
+func (s *server) authorizeAdmin(r *http.Request, scope string) error {
+	token, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if s.cfg.AdminToken != "" && hasBearer && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) == 1 {
+		return nil
+	}
+	if scope == "" {
+		return newError(CodeUnauthorized, "A valid admin bearer token is required.", nil).
+			withHeader("WWW-Authenticate", `Bearer realm="hh-enrich-svc admin"`)
+	}
+	p, err := s.cfg.Auth.Authenticate(r.Context(), r.Header)
+	if err != nil {
+		return err
+	}
+	if !p.HasScope(scope) {
+		return newError(CodeForbidden, "The token lacks the "+scope+" scope.", nil)
+	}
+	s.log.Info("admin access by token scope", "uid", p.UID, "issuer", p.Issuer, "request_id", requestID(r))
+	return nil
 }
 
 func (s *server) handlePoolStatus(w http.ResponseWriter, _ *http.Request) {

@@ -15,6 +15,9 @@ type Error struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
 	Details map[string]any `json:"details,omitempty"`
+	// Header holds response headers that belong to this error (WWW-Authenticate,
+	// Retry-After); writeError sends them.
+	Header http.Header `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -30,6 +33,8 @@ const (
 	CodeBodyTooLarge         = "body_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeUnauthorized         = "unauthorized"
+	CodeForbidden            = "forbidden"
+	CodeRateLimited          = "rate_limited"
 	CodeAdminDisabled        = "admin_disabled"
 	CodeUnavailable          = "unavailable"
 	CodeInternal             = "internal"
@@ -45,6 +50,8 @@ var statusByCode = map[string]int{
 	CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	CodeUnauthorized:         http.StatusUnauthorized,
+	CodeForbidden:            http.StatusForbidden,
+	CodeRateLimited:          http.StatusTooManyRequests,
 	CodeAdminDisabled:        http.StatusForbidden,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeInternal:             http.StatusInternalServerError,
@@ -64,6 +71,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log hclog.Logger, err er
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "error", err)
 		apiErr = newError(CodeInternal, "An unexpected error occurred.", nil)
 	}
+	for name, values := range apiErr.Header {
+		w.Header()[name] = values
+	}
 	writeJSON(w, apiErr.Status, apiErr)
 }
 
@@ -71,4 +81,13 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body) // the client hung up: nothing left to tell it
+}
+
+// withHeader returns e with a response header added.
+func (e *Error) withHeader(name, value string) *Error {
+	if e.Header == nil {
+		e.Header = http.Header{}
+	}
+	e.Header.Set(name, value)
+	return e
 }

@@ -15,6 +15,8 @@ func FuzzSubmitNeverAnswers5xx(f *testing.F) {
 		`{"candidateId":"c1","async":false,"force":true,"idempotencyKey":"key-12345"}`,
 		`{"candidateId":"\u0000"}`, `{"candidateId":"c1","payload":{"a":1}`, `null`, `"x"`, `[]`, `{}`,
 		`{"candidateId":"c1","candidateId":"c2"}`, `{"payload":1e999}`, "\xff\xfe",
+		`{"candidateId":"c1","payload":null}`, `{"candidateId":"c1","async":null}`, `{"candidateId":"a_b:c@d.e-f"}`,
+		`{"candidateId":"c1","idempotencyKey":"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"}`,
 	} {
 		f.Add(seed)
 	}
@@ -23,13 +25,36 @@ func FuzzSubmitNeverAnswers5xx(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, "/v1/enrich/profile", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Tenant-ID", "tenant-alpha")
-		rec := httptest.NewRecorder()
-		b.handler.ServeHTTP(rec, req)
+		rec := serve(t, b.handler, req)
 		if rec.Code >= 500 {
 			t.Fatalf("body %q: status %d %s", body, rec.Code, rec.Body.String())
 		}
 		if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"code"`) {
 			t.Fatalf("body %q: %d without a code: %s", body, rec.Code, rec.Body.String())
+		}
+	})
+}
+
+// FuzzTokenNeverAnswers5xx: whatever the bearer token, authentication answers 401
+// (or accepts a valid token), never a 500 or a panic.
+func FuzzTokenNeverAnswers5xx(f *testing.F) {
+	b := setupAuth(f, AuthModeHybrid, nil)
+	valid := b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, nil))
+	parts := strings.Split(valid, ".")
+	for _, seed := range []string{
+		valid, parts[0] + "." + parts[1] + ".", parts[0] + ".." + parts[2], unsignedToken(f, "gw-rsa", b.gateway.claims(testAudience, nil)),
+		"a.b.c", "....", "eyJhbGciOiJSUzI1NiJ9.e30.", `{"payload":"e30","signatures":[]}`, "\x00",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/enrich/profile", strings.NewReader(`{"candidateId":"c1"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tenant-ID", "acme")
+		req.Header.Set("X-Id-Token", token)
+		rec := serve(t, b.handler, req)
+		if rec.Code >= 500 {
+			t.Fatalf("token %q: status %d %s", token, rec.Code, rec.Body.String())
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,15 +9,17 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/rs/cors"
 )
 
 type contextKey int
 
 const (
 	requestIDKey contextKey = iota
-	tenantKey
+	requestInfoKey
 )
 
 // maxRequestIDLength keeps a client's X-Request-ID from bloating logs and job records.
@@ -26,15 +29,34 @@ const maxRequestIDLength = 128
 // a tenant with "_" would make it ambiguous, REFERENCE W25) and "/" (a Firestore path).
 var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,63}$`)
 
-// withRequestID echoes the caller's X-Request-ID, or makes one, on every response.
-func withRequestID(header string, next http.Handler) http.Handler {
+// traceContextPattern is Cloud Trace's header: TRACE_ID[/SPAN_ID][;o=0|1].
+var traceContextPattern = regexp.MustCompile(`^[0-9a-fA-F]{32}(/[0-9]{1,20})?(;o=[01])?$`)
+
+// requestInfo is filled in as the request goes through the handlers and read by
+// the access log when it is done.
+type requestInfo struct {
+	route  string // the pattern the route was registered with, never the raw path
+	tenant string // set once the tenant is verified
+	trace  string
+}
+
+// withRequestContext echoes the caller's X-Request-ID (or a new one) and a valid
+// X-Cloud-Trace-Context on every response, and starts the request's requestInfo.
+func withRequestContext(idHeader, traceHeader string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := strings.TrimSpace(r.Header.Get(header))
+		id := strings.TrimSpace(r.Header.Get(idHeader))
 		if id == "" || len(id) > maxRequestIDLength {
 			id = newRequestID()
 		}
-		w.Header().Set(header, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		w.Header().Set(idHeader, id)
+		info := &requestInfo{}
+		if trace := strings.TrimSpace(r.Header.Get(traceHeader)); traceContextPattern.MatchString(trace) {
+			w.Header().Set(traceHeader, trace)
+			info.trace = trace
+		}
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, requestInfoKey, info)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -47,6 +69,84 @@ func newRequestID() string {
 func requestID(r *http.Request) string {
 	id, _ := r.Context().Value(requestIDKey).(string)
 	return id
+}
+
+func infoOf(r *http.Request) *requestInfo {
+	info, _ := r.Context().Value(requestInfoKey).(*requestInfo)
+	return info
+}
+
+func setLogTenant(r *http.Request, tenant string) {
+	if info := infoOf(r); info != nil {
+		info.tenant = tenant
+	}
+}
+
+// withRoute records the route's pattern for the access log.
+func withRoute(pattern string, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if info := infoOf(r); info != nil {
+			info.route = pattern
+		}
+		next(w, r)
+	}
+}
+
+// withAccessLog writes one line per request once it is answered.
+func withAccessLog(log hclog.Logger, now func() time.Time, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			info := infoOf(r)
+			route := "unmatched"
+			var tenant, trace string
+			if info != nil {
+				route, tenant, trace = cmp.Or(info.route, route), info.tenant, info.trace
+			}
+			args := []any{"method", r.Method, "route", route, "status", rec.statusOrOK(),
+				"duration_ms", float64(now().Sub(start).Microseconds()) / 1000, "bytes", rec.bytes,
+				"tenant_id", tenant, "request_id", requestID(r)}
+			if trace != "" {
+				args = append(args, "trace", trace)
+			}
+			log.Info("request", args...)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// statusRecorder notes the status and size of a response. Unwrap lets
+// http.ResponseController reach the connection's flusher and deadlines.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusRecorder) statusOrOK() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }
 
 // withRecovery turns a panic in a handler into a logged 500 instead of a dropped
@@ -65,22 +165,30 @@ func withRecovery(log hclog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// requireTenant resolves the tenant from the tenant header before the handler runs.
-// Authentication (AUTH_MODE other than none) is layered on top by the API issue; the
-// walking skeleton trusts the header, as the reference does with AUTH_MODE=none.
-func (s *server) requireTenant(next func(http.ResponseWriter, *http.Request, string)) func(http.ResponseWriter, *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
-		tenant := strings.TrimSpace(r.Header.Get(s.cfg.TenantHeader))
-		if tenant == "" {
-			writeError(w, r, s.log, newError(CodeMissingTenant, "Missing "+s.cfg.TenantHeader+" header.", nil))
-			return
-		}
-		if !tenantPattern.MatchString(tenant) {
-			writeError(w, r, s.log, newError(CodeInvalidTenant,
-				"Tenant id must be 1-64 letters, digits or '-', starting with a letter or digit.",
-				map[string]any{"header": s.cfg.TenantHeader}))
-			return
-		}
-		next(w, r, tenant)
+// CORSConfig lets browsers on other origins call the API (REFERENCE §2).
+type CORSConfig struct {
+	// AllowedOrigins are exact origins such as https://proj.web.app. Empty: no
+	// CORS headers at all, so browsers keep to the same origin.
+	AllowedOrigins []string
+	// AllowCredentials lets browsers send cookies and Authorization (CORS_CREDENTIALS).
+	AllowCredentials bool
+}
+
+// corsMaxAge is how long browsers may cache a preflight answer.
+const corsMaxAge = 10 * time.Minute
+
+// withCORS answers preflights and marks allowed origins, in front of auth so that
+// a preflight (which carries no token) is never refused.
+func withCORS(c CORSConfig, allowed, exposed []string, next http.Handler) http.Handler {
+	if len(c.AllowedOrigins) == 0 {
+		return next
 	}
+	return cors.New(cors.Options{
+		AllowedOrigins:   c.AllowedOrigins,
+		AllowCredentials: c.AllowCredentials,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:   allowed,
+		ExposedHeaders:   exposed,
+		MaxAge:           int(corsMaxAge / time.Second),
+	}).Handler(next)
 }

@@ -1,5 +1,6 @@
-// Package router is the service's HTTP API: routes (httprouter), tenant resolution,
-// request validation, JSON errors, and the handlers for jobs and health.
+// Package router is the service's HTTP API: routes (httprouter), authentication
+// and tenant resolution, per-tenant rate limits, request validation, JSON errors,
+// the access log, and the handlers for jobs and health.
 //
 // Routes (REFERENCE §1):
 //
@@ -7,6 +8,7 @@
 //	GET  /v1/enrich/status/:jobId    read a job; only its own tenant sees it
 //	GET  /health /healthz /readyz    Redis reachability (200 or 503)
 //	GET  /ready                      the process is up (always 200)
+//	GET  /openapi.yaml               the OpenAPI 3 document of these routes
 //	GET  /admin/pool                 plugin processes (admin bearer token)
 //	POST /admin/pool/restart         rolling restart of every process
 //	POST /admin/pool/processes/:id/restart   restart one process
@@ -16,6 +18,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"time"
 
@@ -29,6 +32,7 @@ import (
 const (
 	TenantHeaderDefault    = "X-Tenant-ID"
 	RequestIDHeaderDefault = "X-Request-ID"
+	TraceHeaderDefault     = "X-Cloud-Trace-Context"
 	MaxBodyBytesDefault    = 1 << 20
 	HealthTimeoutDefault   = 2 * time.Second
 	ServiceNameDefault     = "hh-enrich-svc"
@@ -47,9 +51,30 @@ type Watcher interface {
 	Watch(jobID string) (<-chan struct{}, func())
 }
 
-// Config configures the API handler. Store is required.
+// Config configures the API handler. Store and Auth are required.
 type Config struct {
 	Store JobStore
+	// Auth verifies bearer tokens (AUTH_MODE and the issuer settings). An
+	// Authenticator in AuthModeNone reads no token and trusts the tenant header.
+	Auth *Authenticator
+	// Tenants, when set, must know a tenant and find it active before that
+	// tenant's /v1 requests are served (Firestore organizations/{id}). Optional.
+	Tenants TenantDirectory
+	// TenantCacheTTL is how long a tenant lookup is remembered (COMMON_CACHE_TTL);
+	// "not found" at most 30 s of it. Default 300 s.
+	TenantCacheTTL time.Duration
+	// TenantCacheSize bounds the tenant cache (LRU). Default 1000.
+	TenantCacheSize int
+	// TenantRateLimit is the requests per second each tenant may sustain on /v1
+	// (GATEWAY_GLOBAL_RPS). Zero: no limit. Health, admin and the document are
+	// never limited.
+	TenantRateLimit float64
+	// TenantBurst is how many requests a tenant may send at once above the rate
+	// (GATEWAY_TENANT_BURST). Default: TenantRateLimit rounded up.
+	TenantBurst int
+	// RateLimitTenants bounds how many tenants have a bucket; the idlest goes
+	// first. Default 10,000.
+	RateLimitTenants int
 	// Watcher wakes sync waits ("async": false). Without one, every submission is
 	// answered at once, as an async one is.
 	Watcher Watcher
@@ -59,6 +84,15 @@ type Config struct {
 	TenantHeader string
 	// RequestIDHeader is echoed on every response (REQUEST_ID_HEADER). Default X-Request-ID.
 	RequestIDHeader string
+	// TraceHeader is echoed when it holds a valid Cloud Trace context
+	// (TRACE_HEADER). Default X-Cloud-Trace-Context.
+	TraceHeader string
+	// LogRequests writes one access log line per request at info
+	// (ENABLE_REQUEST_LOGGING): method, route pattern, status, duration, bytes,
+	// tenant and request id.
+	LogRequests bool
+	// CORS lets browsers on the listed origins call the API. Default: none.
+	CORS CORSConfig
 	// MaxBodyBytes caps a request body; larger ones get 413. Default 1 MiB.
 	MaxBodyBytes int64
 	// HealthTimeout bounds the Redis ping behind /health. Default 2 s.
@@ -66,42 +100,91 @@ type Config struct {
 	// Pool is the plugin pool: its state is part of /health and the admin API
 	// manages it. Optional.
 	Pool PoolAdmin
-	// AdminToken is the bearer token of the admin API (ENRICH_ADMIN_TOKEN). Empty:
-	// the admin API is off.
+	// AdminToken is a bearer token of the admin API (ENRICH_ADMIN_TOKEN). Tokens
+	// with Auth's admin scope are accepted too. With neither, the admin API is off.
 	AdminToken string
 	// ServiceName is reported by /ready. Default hh-enrich-svc.
 	ServiceName string
-	Logger      hclog.Logger
+	// Now is the clock of rate limits and caches. Default time.Now.
+	Now    func() time.Time
+	Logger hclog.Logger
 }
 
-type server struct {
-	cfg Config
-	log hclog.Logger
-}
-
-// New returns the API's http.Handler.
-func New(cfg Config) (http.Handler, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("router: Config.Store is required")
-	}
+func (cfg Config) withDefaults() Config {
 	cfg.TenantHeader = cmp.Or(cfg.TenantHeader, TenantHeaderDefault)
 	cfg.RequestIDHeader = cmp.Or(cfg.RequestIDHeader, RequestIDHeaderDefault)
+	cfg.TraceHeader = cmp.Or(cfg.TraceHeader, TraceHeaderDefault)
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, MaxBodyBytesDefault)
 	cfg.HealthTimeout = cmp.Or(cfg.HealthTimeout, HealthTimeoutDefault)
 	cfg.ServiceName = cmp.Or(cfg.ServiceName, ServiceNameDefault)
 	cfg.SyncWait = cmp.Or(cfg.SyncWait, SyncWaitDefault)
+	cfg.TenantCacheTTL = cmp.Or(cfg.TenantCacheTTL, TenantCacheTTLDefault)
+	cfg.TenantCacheSize = cmp.Or(cfg.TenantCacheSize, TenantCacheSizeDefault)
+	cfg.TenantBurst = cmp.Or(cfg.TenantBurst, int(math.Ceil(cfg.TenantRateLimit)))
+	cfg.RateLimitTenants = cmp.Or(cfg.RateLimitTenants, RateLimitTenantsDefault)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.Default()
 	}
-	s := &server{cfg: cfg, log: cfg.Logger.Named("http")}
+	return cfg
+}
 
-	r := httprouter.New()
-	r.HandlerFunc(http.MethodPost, "/v1/enrich/profile", s.requireTenant(s.handleSubmit))
-	r.HandlerFunc(http.MethodGet, "/v1/enrich/status/:jobId", s.requireTenant(s.handleStatus))
-	for _, path := range []string{"/health", "/healthz", "/readyz"} {
-		r.HandlerFunc(http.MethodGet, path, s.handleHealth)
+func (cfg Config) validate() error {
+	var errs []error
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("router: Config.Store is required"))
 	}
-	r.HandlerFunc(http.MethodGet, "/ready", s.handleReady)
+	if cfg.Auth == nil {
+		errs = append(errs, errors.New("router: Config.Auth is required (an Authenticator in AuthModeNone trusts the tenant header)"))
+	}
+	if cfg.TenantRateLimit < 0 || cfg.TenantBurst < 0 || cfg.RateLimitTenants < 0 ||
+		cfg.TenantCacheTTL < 0 || cfg.TenantCacheSize < 0 || cfg.SyncWait < 0 {
+		errs = append(errs, errors.New("router: rate limits, cache sizes and durations must be ≥ 0"))
+	}
+	return errors.Join(errs...)
+}
+
+type server struct {
+	cfg        Config
+	log        hclog.Logger
+	limiter    *tenantLimiter // nil: no limit
+	tenants    *tenantCache   // nil: no tenant directory
+	registered []string       // "METHOD pattern" of every route, for the OpenAPI test
+}
+
+// New returns the API's http.Handler, or the list of problems in cfg.
+func New(cfg Config) (http.Handler, error) {
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.middleware(s.routes()), nil
+}
+
+func newServer(cfg Config) (*server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: cfg.Logger.Named("http"),
+		limiter: newTenantLimiter(cfg.TenantRateLimit, cfg.TenantBurst, cfg.RateLimitTenants, cfg.Now)}
+	if cfg.Tenants != nil {
+		s.tenants = newTenantCache(cfg.Tenants, cfg.TenantCacheTTL, cfg.TenantCacheSize, cfg.Now)
+	}
+	return s, nil
+}
+
+func (s *server) routes() *httprouter.Router {
+	r := httprouter.New()
+	s.handle(r, http.MethodPost, "/v1/enrich/profile", s.tenantRoute(s.handleSubmit))
+	s.handle(r, http.MethodGet, "/v1/enrich/status/:jobId", s.tenantRoute(s.handleStatus))
+	for _, path := range []string{"/health", "/healthz", "/readyz"} {
+		s.handle(r, http.MethodGet, path, s.handleHealth)
+	}
+	s.handle(r, http.MethodGet, "/ready", s.handleReady)
+	s.handle(r, http.MethodGet, "/openapi.yaml", handleOpenAPI)
 	s.registerAdmin(r)
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, req, s.log, newError(CodeNotFound, "No such route.", nil))
@@ -110,8 +193,34 @@ func New(cfg Config) (http.Handler, error) {
 		writeError(w, req, s.log, newError(CodeMethodNotAllowed, "Method not allowed on this route.", nil))
 	})
 	r.PanicHandler = nil // withRecovery handles panics for every route, unknown ones too
+	// Every answer is JSON from our table: no redirects to a "fixed" path and no
+	// automatic OPTIONS replies (CORS preflights are answered before the router).
 	r.RedirectTrailingSlash = false
-	return withRequestID(cfg.RequestIDHeader, withRecovery(s.log, r)), nil
+	r.RedirectFixedPath = false
+	r.HandleOPTIONS = false
+	return r
+}
+
+// handle registers a route under its pattern, which the access log reports.
+func (s *server) handle(r *httprouter.Router, method, pattern string, h http.HandlerFunc) {
+	r.HandlerFunc(method, pattern, withRoute(pattern, h))
+	s.registered = append(s.registered, method+" "+pattern)
+}
+
+// middleware wraps the routes, outermost first: request id and trace context,
+// the access log (so it sees every answer, a recovered panic's too), panic
+// recovery, then CORS (so preflights, which carry no token, are answered before
+// authentication).
+func (s *server) middleware(h http.Handler) http.Handler {
+	allowed := []string{"Authorization", "Content-Type", "X-Firebase-Auth", "X-Id-Token",
+		s.cfg.TenantHeader, s.cfg.RequestIDHeader, s.cfg.TraceHeader}
+	exposed := []string{s.cfg.RequestIDHeader, s.cfg.TraceHeader, "Retry-After"}
+	h = withCORS(s.cfg.CORS, allowed, exposed, h)
+	h = withRecovery(s.log, h)
+	if s.cfg.LogRequests {
+		h = withAccessLog(s.log, s.cfg.Now, h)
+	}
+	return withRequestContext(s.cfg.RequestIDHeader, s.cfg.TraceHeader, h)
 }
 
 // health is the body of /health.

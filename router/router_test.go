@@ -31,11 +31,21 @@ func setup(t testing.TB) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Store: st, Logger: hclog.NewNullLogger()})
+	h, err := New(Config{Store: st, Auth: noAuth(t), Logger: hclog.NewNullLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &testBundle{handler: h, store: st}
+}
+
+// noAuth is an Authenticator in mode none: the tenant header is trusted.
+func noAuth(t testing.TB) *Authenticator {
+	t.Helper()
+	a, err := NewAuthenticator(AuthConfig{Mode: AuthModeNone, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 type response struct {
@@ -44,14 +54,15 @@ type response struct {
 	body   map[string]any
 }
 
+// request sends one request through the handler. Every response is checked
+// against openapi.yaml (see serve), and must be JSON.
 func (b *testBundle) request(t *testing.T, method, path string, headers map[string]string, body string) response {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
-	b.handler.ServeHTTP(rec, req)
+	rec := serve(t, b.handler, req)
 	out := response{status: rec.Code, header: rec.Header()}
 	if err := json.Unmarshal(rec.Body.Bytes(), &out.body); err != nil {
 		t.Fatalf("%s %s: body %q is not JSON: %v", method, path, rec.Body.String(), err)
@@ -225,7 +236,7 @@ func TestRoutes(t *testing.T) {
 
 	t.Run("HealthIs503WhenRedisIsDown", func(t *testing.T) {
 		t.Parallel()
-		h, err := New(Config{Store: downStore{}, Logger: hclog.NewNullLogger()})
+		h, err := New(Config{Store: downStore{}, Auth: noAuth(t), Logger: hclog.NewNullLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +251,7 @@ func TestRoutes(t *testing.T) {
 
 	t.Run("StoreOutageIsALogged500WithoutDetails", func(t *testing.T) {
 		t.Parallel()
-		h, err := New(Config{Store: downStore{}, Logger: hclog.NewNullLogger()})
+		h, err := New(Config{Store: downStore{}, Auth: noAuth(t), Logger: hclog.NewNullLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +285,7 @@ func TestSyncSubmit(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(n.Stop)
-		h, err := New(Config{Store: b.store, Watcher: n, SyncWait: wait, Logger: hclog.NewNullLogger()})
+		h, err := New(Config{Store: b.store, Auth: noAuth(t), Watcher: n, SyncWait: wait, Logger: hclog.NewNullLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,6 +45,7 @@ type Config struct {
 
 	TenantHeader    string
 	RequestIDHeader string
+	HTTP            HTTPConfig // authentication, tenancy, rate limits, access log, CORS
 
 	MetricsMaxTenants     int
 	MetricsExportEnabled  bool
@@ -198,12 +199,6 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 	cfg.Downstream = parseDownstream(e, cfg.TenantHeader, cfg.RequestIDHeader)
 	// Sync waits default to the job timeout, as in the reference.
 	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)
-	if cfg.AuthMode != "none" && len(e.errs) == 0 {
-		// Token verification (gateway, firebase, hybrid) arrives with the API issue.
-		// Until then the only safe answer to those modes is to refuse to start, rather
-		// than to serve unauthenticated traffic under a name that promises otherwise.
-		e.errs = append(e.errs, fmt.Errorf("AUTH_MODE=%s is not supported by this build yet; "+
-			"run behind an authenticating gateway with AUTH_MODE=none", cfg.AuthMode))
-	}
+	cfg.HTTP = parseHTTPConfig(e, cfg.AuthMode)
 	return cfg, errors.Join(e.errs...)
 }

@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/hashicorp/go-hclog"
@@ -77,6 +76,10 @@ type Main struct {
 	runner     *worker.Runner
 	http       *http.Server
 	served     chan error
+	auth       *router.Authenticator
+	// tenants is the organizations directory (Firestore); nil: tenants are not
+	// checked for existence or activity.
+	tenants router.TenantDirectory
 }
 
 // NewMain returns a Main for cfg; nothing starts until Run.
@@ -130,6 +133,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.runner = runner
 	if err := m.runner.Start(ctx); err != nil {
+		return err
+	}
+	if err := m.startAuth(ctx); err != nil {
 		return err
 	}
 	return m.serveHTTP()
@@ -226,6 +232,14 @@ func pluginEnv(host []string, concurrency int) []string {
 func (m *Main) serveHTTP() error {
 	handler, err := router.New(router.Config{
 		Store:           m.store,
+		Auth:            m.auth,
+		Tenants:         m.tenants,
+		TenantCacheTTL:  m.Config.HTTP.TenantCacheTTL,
+		TenantRateLimit: m.Config.HTTP.RateLimit,
+		TenantBurst:     m.Config.HTTP.Burst,
+		LogRequests:     m.Config.HTTP.RequestLogging,
+		TraceHeader:     m.Config.HTTP.TraceHeader,
+		CORS:            m.Config.HTTP.CORS,
 		Watcher:         m.notifier,
 		Pool:            m.pool,
 		AdminToken:      m.Config.AdminToken,
@@ -247,7 +261,7 @@ func (m *Main) serveHTTP() error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.Handle("/", handler)
-	m.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.http = newHTTPServer(mux, m.Config.SyncWait, m.log)
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
 	m.log.Info("listening", "addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
@@ -265,6 +279,9 @@ func (m *Main) Close(ctx context.Context) error {
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if m.auth != nil {
+		errs = append(errs, m.auth.Stop(ctx))
 	}
 	if m.runner != nil {
 		errs = append(errs, m.runner.Stop(ctx))
