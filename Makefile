@@ -35,6 +35,15 @@ run: build
 	AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
 	  $(BIN)/hh-enrich-svc
 
+# The benchmark harness (cmd/hh-enrich-bench): a real stack on loopback, the pool side
+# by side with spawn-per-job and the bare enricher's limit. It prints a table and writes
+# bench-results/results.json and results.svg. CI smoke run (~1 min):
+#   make bench BENCH_FLAGS='--quick --progress=false'
+.PHONY: bench
+BENCH_FLAGS ?=
+bench: build redis-server
+	$(BIN)/hh-enrich-bench $(BENCH_FLAGS)
+
 # Tests start a real redis-server; install it when the machine lacks it.
 redis-server:
 	@command -v redis-server >/dev/null || { \

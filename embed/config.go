@@ -98,7 +98,7 @@ func (c Config) withDefaults() Config {
 		c.Audience = cmp.Or(c.Audience, DeriveAudience(c.BaseURL))
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
+		c.HTTPClient = &http.Client{Transport: newTransport()}
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -142,4 +142,16 @@ func DeriveAudience(baseURL string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// idleConnsPerHost keeps connections to hh-embed-svc open between upserts. The
+// standard transport keeps 2, so under load nearly every upsert opened a new TCP
+// connection (measured: 27,640 upserts over 19,866 connections).
+const idleConnsPerHost = 128
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = idleConnsPerHost
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	return t
 }

@@ -182,7 +182,8 @@ func countsOnProcessBreaker(err error) bool {
 	return errors.As(err, &perr) && perr.Reason == pyplugin.ReasonInternal
 }
 
-// Processes describes every process not yet retired, by slot.
+// Processes describes every process not yet retired, by slot. Resident memory is
+// read from /proc now (a read per process), not from the last health round.
 func (p *Pool) Processes() []ProcessInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -195,7 +196,7 @@ func (p *Pool) Processes() []ProcessInfo {
 			InFlight:   proc.inflight,
 			JobsServed: proc.served,
 			Failures:   proc.failures,
-			RSSBytes:   proc.rssBytes,
+			RSSBytes:   residentBytes(proc.pid),
 			StartedAt:  proc.started,
 			Breaker:    proc.breaker.state(),
 			LastError:  proc.lastError,

@@ -42,7 +42,6 @@ type process struct {
 	served    int64
 	failures  int64
 	lastError string
-	rssBytes  int64
 }
 
 // startProcess starts one plugin process and waits for its handshake. A fresh

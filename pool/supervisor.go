@@ -39,7 +39,6 @@ func (p *Pool) checkOnce() {
 		pingErr := proc.ping(ctx, p.cfg.HealthTimeout)
 		rss := residentBytes(proc.pid)
 		p.mu.Lock()
-		proc.rssBytes = rss
 		switch {
 		case proc.state != StateReady:
 		case pingErr != nil && ctx.Err() == nil:

@@ -27,9 +27,15 @@ type PoolAdmin interface {
 const adminRestartTimeout = 2 * time.Minute
 
 func (s *server) registerAdmin(r *httprouter.Router) {
-	s.handle(r, http.MethodGet, "/admin/pool", s.requireAdmin(s.handlePoolStatus))
-	s.handle(r, http.MethodPost, "/admin/pool/restart", s.requireAdmin(s.handlePoolRestart))
-	s.handle(r, http.MethodPost, "/admin/pool/processes/:id/restart", s.requireAdmin(s.handleProcessRestart))
+	if s.cfg.Pool != nil {
+		s.handle(r, http.MethodGet, "/admin/pool", s.requireAdmin(s.handlePoolStatus))
+		s.handle(r, http.MethodPost, "/admin/pool/restart", s.requireAdmin(s.handlePoolRestart))
+		s.handle(r, http.MethodPost, "/admin/pool/processes/:id/restart", s.requireAdmin(s.handleProcessRestart))
+	}
+	if s.cfg.Queue != nil {
+		s.handle(r, http.MethodGet, "/admin/queue", s.requireAdmin(s.handleQueueStatus))
+		s.handle(r, http.MethodPost, "/admin/jobs/:jobId/requeue", s.requireAdmin(s.handleRequeue))
+	}
 }
 
 // requireAdmin admits requests that carry the admin bearer token, or a verified
@@ -38,40 +44,46 @@ func (s *server) registerAdmin(r *httprouter.Router) {
 func (s *server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scope := s.cfg.Auth.adminScope()
-		if (s.cfg.AdminToken == "" && scope == "") || s.cfg.Pool == nil {
+		if s.cfg.AdminToken == "" && scope == "" {
 			writeError(w, r, s.log, newError(CodeAdminDisabled,
 				"The admin API is off: set ENRICH_ADMIN_TOKEN, or use an auth mode with an admin scope, to enable it.", nil))
 			return
 		}
-		if err := s.authorizeAdmin(r, scope); err != nil {
+		p, err := s.authorizeAdmin(r, scope)
+		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
-		next(w, r)
+		next(w, r.WithContext(context.WithValue(r.Context(), adminPrincipalKey, p)))
 	}
 }
 
 // authorizeAdmin checks the static token first (constant time), then, when an
-// admin scope is configured, the bearer token as a JWT that must carry it.
-func (s *server) authorizeAdmin(r *http.Request, scope string) error {
+// admin scope is configured, the bearer token as a JWT that must carry it. It
+// returns the token's principal, or nil for the static operator token.
+func (s *server) authorizeAdmin(r *http.Request, scope string) (*Principal, error) {
 	token, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if s.cfg.AdminToken != "" && hasBearer && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) == 1 {
-		return nil
+		return nil, nil
 	}
 	if scope == "" {
-		return newError(CodeUnauthorized, "A valid admin bearer token is required.", nil).
+		return nil, newError(CodeUnauthorized, "A valid admin bearer token is required.", nil).
 			withHeader("WWW-Authenticate", `Bearer realm="hh-enrich-svc admin"`)
 	}
 	p, err := s.cfg.Auth.Authenticate(r.Context(), r.Header)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !p.HasScope(scope) {
-		return newError(CodeForbidden, "The token lacks the "+scope+" scope.", nil)
+		return nil, newError(CodeForbidden, "The token lacks the "+scope+" scope.", nil)
 	}
 	s.log.Info("admin access by token scope", "uid", p.UID, "issuer", p.Issuer, "request_id", requestID(r))
-	return nil
+	return p, nil
 }
+
+// adminPrincipalKey holds the admin's principal in the request context: nil for the
+// operator token (every tenant), else a tenant's admin (that tenant only).
+const adminPrincipalKey contextKey = 1 << 10
 
 func (s *server) handlePoolStatus(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.cfg.Pool.Status())

@@ -44,7 +44,7 @@ func setupAdmin(t *testing.T, token string) (*testBundle, *recordingPool) {
 	b := setup(t)
 	rp := &recordingPool{status: pool.Status{Size: 2, Ready: 2, Circuit: "closed",
 		Processes: []pool.ProcessInfo{{ID: 0, PID: 100, State: pool.StateReady}, {ID: 1, PID: 101, State: pool.StateReady}}}}
-	h, err := New(Config{Store: b.store, Auth: noAuth(t), Pool: rp, AdminToken: token, Logger: hclog.NewNullLogger()})
+	h, err := New(Config{Store: b.store, Queue: b.store, Auth: noAuth(t), Pool: rp, AdminToken: token, Logger: hclog.NewNullLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func (s *server) handleSubmit(w http.ResponseWriter, r *http.Request, tenant str
 		writeError(w, r, s.log, fmt.Errorf("submit job: %w", err))
 		return
 	}
-	s.log.Debug("job submitted", "job_id", job.ID, "tenant_id", tenant, "created", created)
+	s.cfg.Metrics.Submitted(tenant, job.ID, requestID(r), created, deref(req.Force))
 	if req.Async != nil && !*req.Async && s.cfg.Watcher != nil {
 		job = s.waitForJob(r, job)
 	}
@@ -106,27 +106,36 @@ func terminal(st store.Status) bool { return st == store.StatusCompleted || st =
 // decodeSubmit reads and validates the body. Unknown fields and wrong types are
 // errors (the reference silently dropped and coerced them, W25).
 func (s *server) decodeSubmit(w http.ResponseWriter, r *http.Request) (*submitRequest, error) {
-	if err := requireJSON(r); err != nil {
+	var req submitRequest
+	if err := decodeBody(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	return &req, validateSubmit(&req)
+}
+
+// decodeBody reads one JSON object of at most limit bytes into dst: no unknown
+// fields, no type coercion, nothing after it.
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", tooLarge.Limit), nil)
+		return newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", tooLarge.Limit), nil)
 	}
 	if err != nil {
-		return nil, newError(CodeInvalidBody, "Could not read the request body.", nil)
+		return newError(CodeInvalidBody, "Could not read the request body.", nil)
 	}
-	var req submitRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return nil, bodyError(err)
+	if err := dec.Decode(dst); err != nil {
+		return bodyError(err)
 	}
 	if dec.More() {
-		return nil, newError(CodeInvalidBody, "Body must be a single JSON object.", nil)
+		return newError(CodeInvalidBody, "Body must be a single JSON object.", nil)
 	}
-	return &req, validateSubmit(&req)
+	return nil
 }
 
 func requireJSON(r *http.Request) error {

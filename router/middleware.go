@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/rs/cors"
 )
 
@@ -111,6 +113,26 @@ func withAccessLog(log hclog.Logger, now func() time.Time, next http.Handler) ht
 				args = append(args, "trace", trace)
 			}
 			log.Info("request", args...)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// withMetrics counts each request by its route pattern (never the raw path, whose
+// ids would make a series per job) and status.
+func withMetrics(m *metrics.Metrics, now func() time.Time, next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := now()
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			route := "unmatched"
+			if info := infoOf(r); info != nil && info.route != "" {
+				route = info.route
+			}
+			m.ObserveHTTP(route, r.Method, rec.statusOrOK(), now().Sub(start))
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -117,7 +117,7 @@ func TestOpenAPI(t *testing.T) {
 
 	t.Run("DescribesEveryRouteAndNoOther", func(t *testing.T) {
 		t.Parallel()
-		s, err := newServer(Config{Store: downStore{}, Auth: noAuth(t)})
+		s, err := newServer(Config{Store: downStore{}, Batches: downStore{}, Queue: downStore{}, Pool: &recordingPool{}, Auth: noAuth(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

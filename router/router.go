@@ -6,6 +6,8 @@
 //
 //	POST /v1/enrich/profile          submit a job: 202, or 200 once completed ("async": false)
 //	GET  /v1/enrich/status/:jobId    read a job; only its own tenant sees it
+//	POST /v1/enrich/batch            submit up to 1,000 candidates at once
+//	GET  /v1/enrich/batch/:batchId   a batch's counts per status and its jobs
 //	GET  /health /healthz /readyz    Redis reachability (200 or 503)
 //	GET  /ready                      the process is up (always 200)
 //	GET  /openapi.yaml               the OpenAPI 3 document of these routes
@@ -25,6 +27,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/store"
 )
 
@@ -54,6 +57,17 @@ type Watcher interface {
 // Config configures the API handler. Store and Auth are required.
 type Config struct {
 	Store JobStore
+	// Components are extra parts /health/detailed reports (embed breaker,
+	// Firestore), by name. Optional.
+	Components map[string]func(ctx context.Context) ComponentHealth
+	// Queue serves the queue admin routes (counts, dead letters, requeue). Optional.
+	Queue QueueAdmin
+	// Batches serves the batch routes. Optional: without it they answer 404.
+	Batches BatchStore
+	// MaxBatchBodyBytes caps a batch request body. Default 32 MiB.
+	MaxBatchBodyBytes int64
+	// Metrics counts requests by route and status, and submissions. Optional.
+	Metrics *metrics.Metrics
 	// Auth verifies bearer tokens (AUTH_MODE and the issuer settings). An
 	// Authenticator in AuthModeNone reads no token and trusts the tenant header.
 	Auth *Authenticator
@@ -115,6 +129,7 @@ func (cfg Config) withDefaults() Config {
 	cfg.RequestIDHeader = cmp.Or(cfg.RequestIDHeader, RequestIDHeaderDefault)
 	cfg.TraceHeader = cmp.Or(cfg.TraceHeader, TraceHeaderDefault)
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, MaxBodyBytesDefault)
+	cfg.MaxBatchBodyBytes = cmp.Or(cfg.MaxBatchBodyBytes, MaxBatchBodyBytesDefault)
 	cfg.HealthTimeout = cmp.Or(cfg.HealthTimeout, HealthTimeoutDefault)
 	cfg.ServiceName = cmp.Or(cfg.ServiceName, ServiceNameDefault)
 	cfg.SyncWait = cmp.Or(cfg.SyncWait, SyncWaitDefault)
@@ -180,9 +195,15 @@ func (s *server) routes() *httprouter.Router {
 	r := httprouter.New()
 	s.handle(r, http.MethodPost, "/v1/enrich/profile", s.tenantRoute(s.handleSubmit))
 	s.handle(r, http.MethodGet, "/v1/enrich/status/:jobId", s.tenantRoute(s.handleStatus))
-	for _, path := range []string{"/health", "/healthz", "/readyz"} {
+	if s.cfg.Batches != nil {
+		s.handle(r, http.MethodPost, "/v1/enrich/batch", s.tenantRoute(s.handleSubmitBatch))
+		s.handle(r, http.MethodGet, "/v1/enrich/batch/:batchId", s.tenantRoute(s.handleGetBatch))
+	}
+	for _, path := range []string{"/health", "/healthz"} {
 		s.handle(r, http.MethodGet, path, s.handleHealth)
 	}
+	s.handle(r, http.MethodGet, "/readyz", s.handleReadyz)
+	s.handle(r, http.MethodGet, "/health/detailed", s.handleHealthDetailed)
 	s.handle(r, http.MethodGet, "/ready", s.handleReady)
 	s.handle(r, http.MethodGet, "/openapi.yaml", handleOpenAPI)
 	s.registerAdmin(r)
@@ -217,6 +238,7 @@ func (s *server) middleware(h http.Handler) http.Handler {
 	exposed := []string{s.cfg.RequestIDHeader, s.cfg.TraceHeader, "Retry-After"}
 	h = withCORS(s.cfg.CORS, allowed, exposed, h)
 	h = withRecovery(s.log, h)
+	h = withMetrics(s.cfg.Metrics, s.cfg.Now, h)
 	if s.cfg.LogRequests {
 		h = withAccessLog(s.log, s.cfg.Now, h)
 	}
@@ -259,6 +281,66 @@ func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h)
+}
+
+// handleReadyz is the readiness probe: Redis reachable and at least one plugin
+// process taking calls. A liveness probe should use /healthz, which stays 200
+// while the pool heals.
+func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+	defer cancel()
+	h := health{Status: "ready", Service: s.cfg.ServiceName, Redis: "ok"}
+	status := http.StatusOK
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		h.Status, h.Redis, status = "not_ready", "unreachable", http.StatusServiceUnavailable
+	}
+	if s.cfg.Pool != nil {
+		st := s.cfg.Pool.Status()
+		h.Pool = &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}
+		if st.Ready == 0 {
+			h.Status, status = "not_ready", http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, status, h)
+}
+
+// ComponentHealth is one part's state in /health/detailed.
+type ComponentHealth struct {
+	Status string         `json:"status"` // ok, degraded, down or off
+	Detail map[string]any `json:"detail,omitempty"`
+}
+
+// handleHealthDetailed reports every part: Redis (with its ping time), the pool
+// (every process), and the configured components. 503 only when Redis is down.
+func (s *server) handleHealthDetailed(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+	defer cancel()
+	components := map[string]any{}
+	started := s.cfg.Now()
+	redisHealth := ComponentHealth{Status: "ok"}
+	status, overall := http.StatusOK, "ok"
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		redisHealth = ComponentHealth{Status: "down", Detail: map[string]any{"error": err.Error()}}
+		status, overall = http.StatusServiceUnavailable, "unhealthy"
+	} else {
+		redisHealth.Detail = map[string]any{"pingMs": float64(s.cfg.Now().Sub(started).Microseconds()) / 1000}
+	}
+	components["redis"] = redisHealth
+	if s.cfg.Pool != nil {
+		st := s.cfg.Pool.Status()
+		components["pool"] = st
+		if (st.Degraded || st.Circuit != "closed" || st.Ready == 0) && overall == "ok" {
+			overall = "degraded"
+		}
+	}
+	for name, check := range s.cfg.Components {
+		c := check(ctx)
+		components[name] = c
+		if (c.Status == "down" || c.Status == "degraded") && overall == "ok" {
+			overall = "degraded"
+		}
+	}
+	writeJSON(w, status, map[string]any{"status": overall, "service": s.cfg.ServiceName, "components": components})
 }
 
 func (s *server) handleReady(w http.ResponseWriter, _ *http.Request) {

@@ -31,7 +31,7 @@ func setup(t testing.TB) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Config{Store: st, Auth: noAuth(t), Logger: hclog.NewNullLogger()})
+	h, err := New(Config{Store: st, Batches: st, Queue: st, Auth: noAuth(t), Logger: hclog.NewNullLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,10 +227,28 @@ func TestRoutes(t *testing.T) {
 	t.Run("HealthReportsRedis", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		for _, path := range []string{"/health", "/healthz", "/readyz"} {
-			if resp := b.request(t, http.MethodGet, path, nil, ""); resp.status != 200 || resp.body["status"] != "ok" {
+		for path, want := range map[string]string{"/health": "ok", "/healthz": "ok", "/readyz": "ready", "/health/detailed": "ok"} {
+			if resp := b.request(t, http.MethodGet, path, nil, ""); resp.status != 200 || resp.body["status"] != want {
 				t.Fatalf("%s: %d %v", path, resp.status, resp.body)
 			}
+		}
+	})
+
+	t.Run("ReadyzNeedsAPluginProcessTakingCalls", func(t *testing.T) {
+		t.Parallel()
+		b, rp := setupAdmin(t, "")
+		rp.status.Ready = 0
+		resp := b.request(t, http.MethodGet, "/readyz", nil, "")
+		if resp.status != http.StatusServiceUnavailable || resp.body["status"] != "not_ready" {
+			t.Fatalf("readyz with no process: %d %v", resp.status, resp.body)
+		}
+		if resp := b.request(t, http.MethodGet, "/healthz", nil, ""); resp.status != http.StatusOK {
+			t.Fatalf("healthz must stay 200 while the pool heals: %d %v", resp.status, resp.body)
+		}
+		detailed := b.request(t, http.MethodGet, "/health/detailed", nil, "")
+		components, _ := detailed.body["components"].(map[string]any)
+		if detailed.body["status"] != "degraded" || components["pool"] == nil || components["redis"] == nil {
+			t.Fatalf("detailed: %d %v", detailed.status, detailed.body)
 		}
 	})
 
@@ -326,4 +344,22 @@ func TestSyncSubmit(t *testing.T) {
 			t.Fatalf("got %d %v, want 202 queued", resp.status, resp.body)
 		}
 	})
+}
+
+func (downStore) SubmitBatch(context.Context, string, []store.SubmitRequest) (*store.Batch, []store.SubmitResult, error) {
+	return nil, nil, errDown
+}
+
+func (downStore) GetBatch(context.Context, string, string) (*store.Batch, error) { return nil, errDown }
+
+func (downStore) GetBatchJobs(context.Context, *store.Batch) ([]store.BatchJob, error) {
+	return nil, errDown
+}
+
+func (downStore) Counts(context.Context) (*store.Counts, error) { return nil, errDown }
+
+func (downStore) DeadLetters(context.Context, string, int) ([]*store.Job, error) { return nil, errDown }
+
+func (downStore) RequeueDeadLetter(context.Context, string, string) (*store.Job, error) {
+	return nil, errDown
 }

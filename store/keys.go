@@ -99,6 +99,12 @@ func (k keys) wakeup() string { return k.prefix + "wakeup" }
 // cancelled context can end its blocking pop at once (see WaitForWork).
 func (k keys) wakeupAbort(waitID string) string { return k.prefix + "wakeup:abort:" + waitID }
 
+// batch is a batch's record: its tenant and creation time.
+func (k keys) batch(batchID string) string { return k.prefix + "batch:" + batchID }
+
+// batchJobs lists a batch's job ids in submission order.
+func (k keys) batchJobs(batchID string) string { return k.prefix + "batch:" + batchID + ":jobs" }
+
 // events is the pub/sub channel that carries "<jobId> completed" and
 // "<jobId> failed" messages for notified (not polled) sync waits.
 func (k keys) events() string { return k.prefix + "events" }

@@ -75,20 +75,25 @@ func (s *RedisStore) Submit(ctx context.Context, req SubmitRequest) (job *Job, c
 	if err != nil {
 		return nil, false, err
 	}
-	keys := []string{
-		dedupeKey, s.keys.job(job.ID), s.keys.queue(req.TenantID, true), s.keys.queue(req.TenantID, false),
-		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.dedupeHits(), s.keys.wakeup(),
-	}
-	args := []any{
-		s.keys.jobKeyPrefix(), req.TenantID, boolArg(req.Force), job.ID,
-		millis(s.cfg.JobTTL), millis(s.cfg.DedupeTTL), wakeupTrimStop,
-	}
-	args = append(args, encodeJob(job, dedupeKey)...)
+	keys, args := s.submitKeysArgs(req.TenantID, req.Force, job, dedupeKey)
 	reply, err := submitScript.Run(ctx, s.client, keys, args...).Slice()
 	if err != nil {
 		return nil, false, interpretError("submit", err)
 	}
 	return submitted(job, reply)
+}
+
+// submitKeysArgs builds submitScript's KEYS and ARGV, in the order its comment lists.
+func (s *RedisStore) submitKeysArgs(tenantID string, force bool, job *Job, dedupeKey string) ([]string, []any) {
+	keys := []string{
+		dedupeKey, s.keys.job(job.ID), s.keys.queue(tenantID, true), s.keys.queue(tenantID, false),
+		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.dedupeHits(), s.keys.wakeup(),
+	}
+	args := []any{
+		s.keys.jobKeyPrefix(), tenantID, boolArg(force), job.ID,
+		millis(s.cfg.JobTTL), millis(s.cfg.DedupeTTL), wakeupTrimStop,
+	}
+	return keys, append(args, encodeJob(job, dedupeKey)...)
 }
 
 // submitted reads submitScript's reply: job when it was created, else the

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/headhunter/hh-enrich-svc/embed"
 	"github.com/headhunter/hh-enrich-svc/metrics"
+	"github.com/headhunter/hh-enrich-svc/router"
 	"github.com/headhunter/hh-enrich-svc/store/firestore"
 )
 
@@ -59,6 +61,8 @@ func (m *Main) openDownstream(ctx context.Context) error {
 			return fmt.Errorf("firestore (project %s): %w", cfg.ProjectID, err)
 		}
 		m.candidates = candidates
+		// Tenants must exist and be active in organizations/{id}, as in the reference.
+		m.tenants = organizations{store: candidates}
 		m.log.Info("firestore on", "project", cfg.ProjectID, "collection", cfg.Collection,
 			"emulator", os.Getenv("FIRESTORE_EMULATOR_HOST"))
 	} else {
@@ -101,4 +105,42 @@ func (m *Main) startExporter(ctx context.Context) error {
 	m.exporter = exporter
 	// Detached from ctx so the numbers of the drain itself still get exported.
 	return exporter.Start(context.WithoutCancel(ctx))
+}
+
+// organizations is the API's tenant directory on Firestore's organizations/{id}
+// (REFERENCE §2): cmd adapts it, since nothing may import router but cmd.
+type organizations struct{ store *firestore.CandidateStore }
+
+func (o organizations) Lookup(ctx context.Context, tenantID string) (router.Tenant, error) {
+	doc, err := o.store.Organization(ctx, tenantID)
+	if errors.Is(err, firestore.ErrOrganizationNotFound) || errors.Is(err, firestore.ErrInvalidID) {
+		return router.Tenant{}, fmt.Errorf("%w: %w", router.ErrTenantNotFound, err)
+	}
+	if err != nil {
+		return router.Tenant{}, err
+	}
+	return router.TenantFromDocument(tenantID, doc), nil
+}
+
+// healthComponents are the parts /health/detailed reports beside Redis and the pool.
+func (m *Main) healthComponents() map[string]func(context.Context) router.ComponentHealth {
+	return map[string]func(context.Context) router.ComponentHealth{
+		"embed": func(context.Context) router.ComponentHealth {
+			if m.embedder == nil {
+				return router.ComponentHealth{Status: "off"}
+			}
+			state := m.embedder.State()
+			status := "ok"
+			if state != "closed" {
+				status = "degraded"
+			}
+			return router.ComponentHealth{Status: status, Detail: map[string]any{"breaker": state, "baseUrl": m.Config.Downstream.Embed.BaseURL}}
+		},
+		"firestore": func(context.Context) router.ComponentHealth {
+			if m.candidates == nil {
+				return router.ComponentHealth{Status: "off"}
+			}
+			return router.ComponentHealth{Status: "ok", Detail: map[string]any{"project": m.Config.Downstream.ProjectID}}
+		},
+	}
 }

@@ -23,10 +23,13 @@ type emulatorDocs struct {
 }
 
 func (d emulatorDocs) url(id string) string {
-	return fmt.Sprintf("http://%s/v1/projects/%s/databases/(default)/documents/candidates/%s", d.host, d.project, id)
+	if !strings.Contains(id, "/") {
+		id = "candidates/" + id
+	}
+	return fmt.Sprintf("http://%s/v1/projects/%s/databases/(default)/documents/%s", d.host, d.project, id)
 }
 
-// put writes a document of string fields.
+// put writes a document of string fields; an id without a collection is a candidate.
 func (d emulatorDocs) put(id string, fields map[string]string) {
 	d.t.Helper()
 	doc := map[string]any{"fields": map[string]any{}}
@@ -85,6 +88,8 @@ func TestServiceDownstream(t *testing.T) {
 	t.Parallel()
 	host := firestoretest.Start(t)
 	docs := emulatorDocs{t: t, host: host, project: "e2e-downstream"}
+	docs.put("organizations/tenant-alpha", map[string]string{"name": "Alpha", "status": "active"})
+	docs.put("organizations/tenant-gone", map[string]string{"name": "Gone", "status": "suspended"})
 	docs.put("tenant-alpha_cand-fs", map[string]string{
 		"name":               "Ada Lovelace",
 		"org_id":             "tenant-alpha",
@@ -97,6 +102,11 @@ func TestServiceDownstream(t *testing.T) {
 
 	s := startService(t, "FIREBASE_PROJECT_ID="+docs.project, "FIRESTORE_EMULATOR_HOST="+host,
 		"ENRICH_EMBED_ENABLED=true", "ENRICH_EMBED_BASE_URL="+embedSvc.URL)
+	for tenant, want := range map[string]int{"tenant-gone": http.StatusNotFound, "tenant-unknown": http.StatusNotFound} {
+		if resp := s.do(http.MethodPost, "/v1/enrich/profile", tenant, map[string]any{"candidateId": "x"}); resp.Status != want {
+			t.Fatalf("%s: %d %v, want %d (organizations/{id} must exist and be active)", tenant, resp.Status, resp.Body, want)
+		}
+	}
 	job := s.waitForTerminal("tenant-alpha", s.submit("tenant-alpha", map[string]any{"candidateId": "cand-fs"}))
 	if job["status"] != "completed" {
 		t.Fatalf("job = %v", job)

@@ -232,6 +232,10 @@ func pluginEnv(host []string, concurrency int) []string {
 func (m *Main) serveHTTP() error {
 	handler, err := router.New(router.Config{
 		Store:           m.store,
+		Batches:         m.store,
+		Queue:           m.store,
+		Metrics:         m.metrics,
+		Components:      m.healthComponents(),
 		Auth:            m.auth,
 		Tenants:         m.tenants,
 		TenantCacheTTL:  m.Config.HTTP.TenantCacheTTL,

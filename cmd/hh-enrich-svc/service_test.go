@@ -319,3 +319,16 @@ func (s *service) submitMany(tenant string, n int) []string {
 	wg.Wait()
 	return ids
 }
+
+// eventuallyTrue polls cond until it holds or waitTimeout passes: for states with
+// no signal to wait on from outside the process (a plugin replaced).
+func eventuallyTrue(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -372,3 +372,34 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+func TestOrganization(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t)
+	seed := func(id string, fields map[string]any) {
+		if _, err := b.client.Collection(OrganizationsCollection).Doc(id).Set(b.ctx, fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seed("tenant-alpha", map[string]any{"name": "Alpha", "status": "active"})
+	seed("tenant-empty", map[string]any{})
+
+	t.Run("ReadsTheOrganizationDocument", func(t *testing.T) {
+		got, err := s.Organization(context.Background(), "tenant-alpha")
+		if err != nil || got["name"] != "Alpha" || got["status"] != "active" {
+			t.Fatalf("got %v, %v", got, err)
+		}
+	})
+	t.Run("MissingOrEmptyIsNotFound", func(t *testing.T) {
+		for _, id := range []string{"tenant-missing", "tenant-empty"} {
+			if _, err := s.Organization(context.Background(), id); !errors.Is(err, ErrOrganizationNotFound) {
+				t.Errorf("%s: err = %v, want ErrOrganizationNotFound", id, err)
+			}
+		}
+	})
+	t.Run("AnIDWithASlashIsRefused", func(t *testing.T) {
+		if _, err := s.Organization(context.Background(), "a/b"); !errors.Is(err, ErrInvalidID) {
+			t.Fatalf("err = %v, want ErrInvalidID", err)
+		}
+	})
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Modes the harness can run, in the order it runs them. The baselines come first,
+// while nothing of ours runs yet, so they measure the machine, not the stack.
+const (
+	ModeLimit      = "limit"
+	ModeSpawn      = "spawn"
+	ModeSeed       = "seed"
+	ModeThroughput = "throughput"
+	ModeSync       = "sync"
+	ModeBatch      = "batch"
+)
+
+// allModes is every mode in run order.
+var allModes = []string{ModeLimit, ModeSpawn, ModeSeed, ModeThroughput, ModeSync, ModeBatch}
+
+// Config is everything the harness reads from its flags. Durations are wall time.
+type Config struct {
+	// Modes to run, a subset of allModes (-modes). Default all.
+	Modes []string
+
+	// URL of a running service (-url); empty starts a stack of our own.
+	URL string
+	// RepoRoot is the checkout (-repo): the venv, cloud_run_worker/. Default: found
+	// by walking up from the working directory to the folder holding go.mod.
+	RepoRoot string
+	// DataPath is the candidates file (-data). Default <repo>/../shared/data/candidates.jsonl.
+	DataPath string
+	// PythonBin is the venv interpreter (-python). Default <repo>/.venv/bin/python.
+	PythonBin string
+	// ServiceBin is the service binary (-service-bin). Default: hh-enrich-svc beside
+	// this binary.
+	ServiceBin string
+	// RedisServer is the redis-server executable (-redis-server).
+	RedisServer string
+	// PoolSize is ENRICH_POOL_SIZE of the stack (-pool-size). Default NumCPU.
+	PoolSize int
+	// EmbedLatency is how long the local embed server takes per upsert (-embed-latency).
+	EmbedLatency time.Duration
+	// FirestoreEmulator is host:port of a Firestore emulator (-firestore-emulator);
+	// empty leaves Firestore off.
+	FirestoreEmulator string
+	// ServiceEnv holds extra KEY=VALUE settings for the service (-service-env, repeatable).
+	ServiceEnv []string
+	// LogLevel is the service's LOG_LEVEL (-log-level).
+	LogLevel string
+
+	// Jobs and Concurrency shape the seed client workload (-jobs, -concurrency);
+	// Poll is its status polling interval (-poll).
+	Jobs, Concurrency int
+	Poll              time.Duration
+	// ThroughputJobs spread over Tenants, submitted by Submitters (-throughput-jobs,
+	// -tenants, -submitters).
+	ThroughputJobs, Tenants, Submitters int
+	// SyncSeconds is how long the sync run lasts (-sync-seconds); SyncRate its
+	// requests per second (-sync-rate), 0 = half of the throughput run's rate.
+	SyncSeconds float64
+	SyncRate    float64
+	// BatchJobs in batches of BatchSize from BatchClients closed-loop clients
+	// (-batch-jobs, -batch-size, -batch-clients).
+	BatchJobs, BatchSize, BatchClients int
+	// SpawnJobs run SpawnConcurrency at a time (-spawn-jobs, -spawn-concurrency).
+	SpawnJobs, SpawnConcurrency int
+	// LimitSeconds per process, LimitProcs processes (-limit-seconds, -limit-procs).
+	LimitSeconds float64
+	LimitProcs   int
+
+	// OutPath is the JSON results file (-out); the chart and the service log go
+	// beside it.
+	OutPath string
+	// Timeout bounds the whole run (-timeout); WorkloadTimeout each workload.
+	Timeout, WorkloadTimeout time.Duration
+	// Quick shrinks every count that was not given for a CI smoke run (-quick).
+	Quick bool
+	// Progress draws progress bars on stderr (-progress).
+	Progress bool
+	// Verbose prints a line per seed job, as the seed's script did (-verbose).
+	Verbose bool
+}
+
+// Defaults, sized so that a full run ends in a few minutes on two cores.
+const (
+	JobsDefault            = 50
+	ConcurrencyDefault     = 10
+	PollDefault            = 20 * time.Millisecond
+	ThroughputJobsDefault  = 20000
+	TenantsDefault         = 50
+	SubmittersDefault      = 16
+	SyncSecondsDefault     = 10
+	BatchJobsDefault       = 20000
+	BatchSizeDefault       = 100
+	BatchClientsDefault    = 4
+	SpawnJobsDefault       = 50
+	LimitSecondsDefault    = 5
+	EmbedLatencyDefault    = 2 * time.Millisecond
+	OutPathDefault         = "bench-results/results.json"
+	TimeoutDefault         = 9 * time.Minute
+	WorkloadTimeoutDefault = 3 * time.Minute
+)
+
+// quickValues replace defaults in -quick mode: a smoke run of well under a minute.
+var quickValues = map[string]string{
+	"jobs": "20", "concurrency": "5", "throughput-jobs": "600", "tenants": "8",
+	"sync-seconds": "2", "batch-jobs": "600", "batch-size": "50", "batch-clients": "2",
+	"spawn-jobs": "6", "limit-seconds": "1", "timeout": "3m", "workload-timeout": "60s",
+}
+
+// ParseConfig reads args (without the program name). Errors name every bad flag.
+func ParseConfig(args []string) (Config, error) {
+	var cfg Config
+	fs := flag.NewFlagSet("hh-enrich-bench", flag.ContinueOnError)
+	modes := defineFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if cfg.Quick {
+		if err := applyQuick(fs); err != nil {
+			return Config{}, err
+		}
+	}
+	cfg.Modes = splitList(*modes)
+	if err := cfg.resolvePaths(); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.validate()
+}
+
+// defineFlags binds every flag to cfg and returns the raw -modes value.
+func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
+	cpus := runtime.NumCPU()
+	modes := fs.String("modes", strings.Join(allModes, ","), "modes to run: "+strings.Join(allModes, ","))
+	fs.StringVar(&cfg.URL, "url", "", "base URL of a running service; empty starts a stack")
+	fs.StringVar(&cfg.RepoRoot, "repo", "", "repository root (default: the folder holding go.mod, from the working directory up)")
+	fs.StringVar(&cfg.DataPath, "data", "", "candidates JSON lines (default <repo>/../shared/data/candidates.jsonl)")
+	fs.StringVar(&cfg.PythonBin, "python", "", "venv interpreter (default <repo>/.venv/bin/python)")
+	fs.StringVar(&cfg.ServiceBin, "service-bin", "", "service binary (default hh-enrich-svc beside this binary)")
+	fs.StringVar(&cfg.RedisServer, "redis-server", "redis-server", "redis-server executable")
+	fs.IntVar(&cfg.PoolSize, "pool-size", cpus, "ENRICH_POOL_SIZE of the stack")
+	fs.DurationVar(&cfg.EmbedLatency, "embed-latency", EmbedLatencyDefault, "latency of the local embed server")
+	fs.StringVar(&cfg.FirestoreEmulator, "firestore-emulator", "", "host:port of a Firestore emulator (default: Firestore off)")
+	fs.Func("service-env", "extra KEY=VALUE for the service (repeatable)", func(kv string) error {
+		if !strings.Contains(kv, "=") {
+			return errors.New("want KEY=VALUE")
+		}
+		cfg.ServiceEnv = append(cfg.ServiceEnv, kv)
+		return nil
+	})
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "LOG_LEVEL of the service")
+	fs.IntVar(&cfg.Jobs, "jobs", JobsDefault, "seed client workload: jobs")
+	fs.IntVar(&cfg.Concurrency, "concurrency", ConcurrencyDefault, "seed client workload: clients")
+	fs.DurationVar(&cfg.Poll, "poll", PollDefault, "seed client workload: status polling interval")
+	fs.IntVar(&cfg.ThroughputJobs, "throughput-jobs", ThroughputJobsDefault, "throughput run: jobs")
+	fs.IntVar(&cfg.Tenants, "tenants", TenantsDefault, "throughput and batch runs: tenants")
+	fs.IntVar(&cfg.Submitters, "submitters", SubmittersDefault, "throughput run: concurrent submitters")
+	fs.Float64Var(&cfg.SyncSeconds, "sync-seconds", SyncSecondsDefault, "sync run: seconds")
+	fs.Float64Var(&cfg.SyncRate, "sync-rate", 0, "sync run: requests/s (0: half the throughput run's jobs/s)")
+	fs.IntVar(&cfg.BatchJobs, "batch-jobs", BatchJobsDefault, "batch run: jobs")
+	fs.IntVar(&cfg.BatchSize, "batch-size", BatchSizeDefault, "batch run: candidates per request")
+	fs.IntVar(&cfg.BatchClients, "batch-clients", BatchClientsDefault, "batch run: closed-loop clients")
+	fs.IntVar(&cfg.SpawnJobs, "spawn-jobs", SpawnJobsDefault, "spawn-per-job baseline: jobs")
+	fs.IntVar(&cfg.SpawnConcurrency, "spawn-concurrency", cpus, "spawn-per-job baseline: processes at once")
+	fs.Float64Var(&cfg.LimitSeconds, "limit-seconds", LimitSecondsDefault, "limit baseline: seconds per process")
+	fs.IntVar(&cfg.LimitProcs, "limit-procs", cpus, "limit baseline: processes")
+	fs.StringVar(&cfg.OutPath, "out", OutPathDefault, "JSON results file; the chart and service log go beside it")
+	fs.DurationVar(&cfg.Timeout, "timeout", TimeoutDefault, "bound of the whole run")
+	fs.DurationVar(&cfg.WorkloadTimeout, "workload-timeout", WorkloadTimeoutDefault, "bound of each workload")
+	fs.BoolVar(&cfg.Quick, "quick", false, "small counts for a CI smoke run (flags given explicitly still win)")
+	fs.BoolVar(&cfg.Progress, "progress", true, "progress bars on stderr")
+	fs.BoolVar(&cfg.Verbose, "verbose", false, "print a line per seed job")
+	return modes
+}
+
+// applyQuick sets the quick values of the flags the caller did not give.
+func applyQuick(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, value := range quickValues {
+		if given[name] {
+			continue
+		}
+		if err := fs.Set(name, value); err != nil {
+			return fmt.Errorf("quick -%s=%s: %w", name, value, err)
+		}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// resolvePaths fills the paths left empty from the repository root.
+func (c *Config) resolvePaths() error {
+	if c.RepoRoot == "" {
+		root, err := findRepoRoot()
+		if err != nil {
+			return err
+		}
+		c.RepoRoot = root
+	}
+	if c.DataPath == "" {
+		c.DataPath = filepath.Join(c.RepoRoot, "..", "shared", "data", "candidates.jsonl")
+	}
+	if c.PythonBin == "" {
+		c.PythonBin = filepath.Join(c.RepoRoot, ".venv", "bin", "python")
+	}
+	if c.ServiceBin == "" && c.URL == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("locating the service binary: %w", err)
+		}
+		c.ServiceBin = filepath.Join(filepath.Dir(exe), "hh-enrich-svc")
+	}
+	return nil
+}
+
+// findRepoRoot walks up from the working directory to the folder holding go.mod.
+func findRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the repository root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: pass -repo")
+		}
+		dir = parent
+	}
+}
+
+// validate reports every bad value at once.
+func (c Config) validate() error {
+	var errs []error
+	for _, m := range c.Modes {
+		if !slices.Contains(allModes, m) {
+			errs = append(errs, fmt.Errorf("-modes: unknown mode %q (want some of %s)", m, strings.Join(allModes, ",")))
+		}
+	}
+	positive := map[string]int{
+		"jobs": c.Jobs, "concurrency": c.Concurrency, "throughput-jobs": c.ThroughputJobs, "tenants": c.Tenants,
+		"submitters": c.Submitters, "batch-jobs": c.BatchJobs, "batch-size": c.BatchSize,
+		"batch-clients": c.BatchClients, "spawn-jobs": c.SpawnJobs, "spawn-concurrency": c.SpawnConcurrency,
+		"limit-procs": c.LimitProcs, "pool-size": c.PoolSize,
+	}
+	for name, v := range positive {
+		if v < 1 {
+			errs = append(errs, fmt.Errorf("-%s=%d: want ≥ 1", name, v))
+		}
+	}
+	if c.SyncSeconds <= 0 || c.LimitSeconds <= 0 {
+		errs = append(errs, errors.New("-sync-seconds and -limit-seconds must be positive"))
+	}
+	if c.SyncRate < 0 || c.EmbedLatency < 0 || c.Poll <= 0 || c.Timeout <= 0 || c.WorkloadTimeout <= 0 {
+		errs = append(errs, errors.New("-sync-rate, -embed-latency must be ≥ 0; -poll, -timeout, -workload-timeout > 0"))
+	}
+	return errors.Join(errs...)
+}
+
+// runs reports whether mode was asked for.
+func (c Config) runs(mode string) bool { return slices.Contains(c.Modes, mode) }
+
+// needsStack reports whether any asked mode talks to the service.
+func (c Config) needsStack() bool {
+	return c.runs(ModeSeed) || c.runs(ModeThroughput) || c.runs(ModeSync) || c.runs(ModeBatch)
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestMainRunQuick runs the harness as `make bench BENCH_FLAGS=--quick` does, with
+// smaller counts still, against a real stack: the service binary built from this
+// checkout, a real redis-server, real Python plugins, the local embed server.
+func TestMainRunQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real stack")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	serviceBin := filepath.Join(dir, "hh-enrich-svc")
+	build := exec.Command("go", "build", "-o", serviceBin, "../hh-enrich-svc")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the service: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "results.json")
+	var stdout, stderr bytes.Buffer
+	m := NewMain()
+	m.Stdout, m.Stderr = &stdout, &stderr
+	err = m.ParseFlags([]string{"-quick", "-repo", root, "-service-bin", serviceBin, "-out", out,
+		"-jobs", "10", "-throughput-jobs", "200", "-batch-jobs", "200", "-sync-seconds", "1",
+		"-spawn-jobs", "4", "-limit-seconds", "0.5", "-timeout", "50s", "-workload-timeout", "20s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	defer cancel()
+	runErr := m.Run(ctx)
+	if err := m.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if runErr != nil {
+		t.Fatalf("Run: %v\nstdout:\n%s\nservice log: %s", runErr, stdout.String(), filepath.Join(dir, "service.log"))
+	}
+	checkQuickRun(t, out, stdout.String())
+}
+
+func checkQuickRun(t *testing.T, out, stdout string) {
+	t.Helper()
+	for _, want := range []string{"=== Benchmark Summary ===", "Jobs attempted: 10", "Jobs completed: 10",
+		"p99 latency:", "single-job throughput", "targets (reported, not asserted):"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Results
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("results JSON: %v", err)
+	}
+	if len(r.Modes) != len(allModes) {
+		t.Errorf("%d modes in the results, want %d", len(r.Modes), len(allModes))
+	}
+	for _, m := range r.Modes {
+		if m.Status == StatusError || (m.Status == StatusOK && m.JobsPerSecond <= 0) {
+			t.Errorf("mode %s: status %s, %.1f jobs/s, note %q", m.Mode, m.Status, m.JobsPerSecond, m.Note)
+		}
+	}
+	if tp := r.mode(ModeThroughput); tp == nil || tp.Completed != 200 {
+		t.Errorf("throughput run: %+v, want 200 completed", tp)
+	}
+	if r.Memory == nil || r.Memory.Service == nil || len(r.Memory.Plugins) == 0 {
+		t.Errorf("memory %+v, want the service and its plugins", r.Memory)
+	}
+	svg, err := os.ReadFile(strings.TrimSuffix(out, ".json") + ".svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if els := svgElements(t, svg); els["polyline"] == 0 {
+		t.Error("the chart has no latency curve")
+	}
+}
