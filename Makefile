@@ -28,11 +28,12 @@ venv: $(VENV)/.installed
 build: venv
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-# A local demo: no Redis needed (an embedded one is used and the log says so),
-# AUTH_MODE=none, so X-Tenant-ID is trusted without a token, and no hh-embed-svc.
+# A local demo on 127.0.0.1 only: no Redis needed (an embedded one is used and the
+# log says so), AUTH_MODE=none, so X-Tenant-ID is trusted without a token, and no
+# hh-embed-svc.
 # Each can be overridden from the environment.
 run: build
-	AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
+	HOST=$${HOST:-127.0.0.1} AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
 	  $(BIN)/hh-enrich-svc
 
 # The benchmark harness (cmd/hh-enrich-bench): a real stack on loopback, the pool side

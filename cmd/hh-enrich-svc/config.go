@@ -12,6 +12,7 @@ import (
 // Config is everything the service reads from its environment. Names are
 // REFERENCE §8's; the few new ones are marked "new" in the README's table.
 type Config struct {
+	Host        string // empty: every interface (Cloud Run needs that); make run uses 127.0.0.1
 	Port        string
 	ServiceName string
 	LogLevel    string
@@ -157,6 +158,7 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		HealthInterval:  e.millis("ENRICH_PLUGIN_HEALTH_INTERVAL_MS", 5*time.Second, 10*time.Millisecond),
 	}
 	cfg := Config{
+		Host:        e.str("HOST", ""),
 		Port:        e.str("PORT", "8080"),
 		ServiceName: e.str("SERVICE_NAME", "hh-enrich-svc"),
 		LogLevel:    e.str("LOG_LEVEL", "info"),

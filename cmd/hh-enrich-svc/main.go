@@ -256,9 +256,9 @@ func (m *Main) serveHTTP() error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", ":"+m.Config.Port)
+	ln, err := net.Listen("tcp", net.JoinHostPort(m.Config.Host, m.Config.Port))
 	if err != nil {
-		return fmt.Errorf("listen on PORT=%s: %w", m.Config.Port, err)
+		return fmt.Errorf("listen on HOST=%s PORT=%s: %w", m.Config.Host, m.Config.Port, err)
 	}
 	// /metrics sits beside the API, outside its tenant, auth and rate-limit layers:
 	// scrapers are infrastructure, not tenants.
