@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -122,6 +123,50 @@ func TestRedisStoreBatch(t *testing.T) {
 			}
 			if n := len(b.queue(t)); n != 0 {
 				t.Fatalf("queued %d jobs from refused batches", n)
+			}
+		})
+	})
+}
+
+func TestRedisStoreCheckpoint(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, bk *backend) {
+		t.Run("TheNextLeaseCarriesTheHoldersCheckpoint", func(t *testing.T) {
+			t.Parallel()
+			s, _ := setup(t, bk, Config{RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond})
+			job := submitNew(t, s, request("cand-1"))
+			first := mustLease(t, s)
+			if err := s.SaveCheckpoint(t.Context(), first, json.RawMessage(`{"enrichment":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Fail(t.Context(), first, JobError{Code: "firestore_write_failed", Retryable: true}); err != nil {
+				t.Fatal(err)
+			}
+			var second *Lease
+			for second == nil { // the retry comes due after its backoff and jitter
+				var err error
+				if second, err = s.Lease(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if second == nil {
+					if err := s.WaitForWork(t.Context(), 10*time.Millisecond); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if second.Job.ID != job.ID || string(second.Job.Checkpoint) != `{"enrichment":1}` {
+				t.Fatalf("second lease = %s with checkpoint %s", second.Job.ID, second.Job.Checkpoint)
+			}
+		})
+		t.Run("OnlyTheLeaseHolderMayCheckpoint", func(t *testing.T) {
+			t.Parallel()
+			s, _ := setup(t, bk, Config{})
+			submitNew(t, s, request("cand-1"))
+			l := mustLease(t, s)
+			stale := *l
+			stale.Token = "not-the-token"
+			if err := s.SaveCheckpoint(t.Context(), &stale, json.RawMessage(`{}`)); !errors.Is(err, ErrLeaseLost) {
+				t.Fatalf("err = %v, want ErrLeaseLost", err)
 			}
 		})
 	})

@@ -29,6 +29,7 @@ const (
 	fieldErrorMessage        = "error" // REFERENCE's name for the message
 	fieldRetried             = "retried"
 	fieldResult              = "result"
+	fieldCheckpoint          = "checkpoint"
 	// fieldLeaseToken ("leaseToken") fences lease holders; only scripts use it.
 )
 
@@ -79,6 +80,7 @@ func decodeJob(f map[string]string) (*Job, error) {
 		ErrorMessage:        f[fieldErrorMessage],
 		Payload:             rawJSON(f[fieldPayload]),
 		Result:              rawJSON(f[fieldResult]),
+		Checkpoint:          rawJSON(f[fieldCheckpoint]),
 	}
 	var err error
 	if j.CreatedAt, err = time.Parse(time.RFC3339Nano, f[fieldCreatedAt]); err != nil {

@@ -56,6 +56,9 @@ type Job struct {
 	ErrorMessage string
 	Retried      bool            // the last error was followed by a retry
 	Result       json.RawMessage // set when completed
+	// Checkpoint is what an earlier attempt saved with SaveCheckpoint (the worker's
+	// enrichment), nil if none.
+	Checkpoint json.RawMessage
 }
 
 // SubmitRequest asks for a job.

@@ -67,8 +67,13 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 	var attempts []*attempt
 	var index []int // attempts[k] belongs to leases[index[k]]
 	req := &enrichv1.EnrichBatchRequest{}
+	var wg sync.WaitGroup
 	for i, a := range prepared {
 		if errs[i] != nil {
+			continue
+		}
+		if resp, ok := a.checkpointed(); ok {
+			wg.Go(func() { results[i], errs[i] = r.finish(ctx, a, resp) })
 			continue
 		}
 		attempts = append(attempts, a)
@@ -76,6 +81,7 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 		req.Items = append(req.Items, a.request)
 	}
 	if len(attempts) == 0 {
+		wg.Wait()
 		return results, errs
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
@@ -86,7 +92,6 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(attempts))}
 	}
 	// Downstream writes (Firestore, embed) of the items run side by side.
-	var wg sync.WaitGroup
 	for k, a := range attempts {
 		i := index[k]
 		switch {
@@ -95,7 +100,12 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 		case resp.GetResults()[k].GetError() != nil:
 			errs[i] = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
 		default:
-			wg.Go(func() { results[i], errs[i] = r.finish(ctx, a, resp.GetResults()[k].GetResponse()) })
+			item := resp.GetResults()[k].GetResponse()
+			wg.Go(func() {
+				if errs[i] = r.checkpoint(ctx, a, item); errs[i] == nil {
+					results[i], errs[i] = r.finish(ctx, a, item)
+				}
+			})
 		}
 	}
 	wg.Wait()

@@ -106,6 +106,25 @@ func (d *downstream) result(t *testing.T, id string) Result {
 	return r
 }
 
+// failingFirstWrite is a candidate store whose first SaveEnrichment fails, as a
+// Firestore outage would.
+type failingFirstWrite struct {
+	CandidateStore
+	mu     sync.Mutex
+	writes int
+}
+
+func (f *failingFirstWrite) SaveEnrichment(ctx context.Context, tenantID, candidateID string, enrichment map[string]any, meta firestore.ProcessingMetadata) error {
+	f.mu.Lock()
+	f.writes++
+	first := f.writes == 1
+	f.mu.Unlock()
+	if first {
+		return fmt.Errorf("firestore: deadline exceeded")
+	}
+	return f.CandidateStore.SaveEnrichment(ctx, tenantID, candidateID, enrichment, meta)
+}
+
 func TestRunnerDownstream(t *testing.T) {
 	t.Parallel()
 
@@ -160,6 +179,24 @@ func TestRunnerDownstream(t *testing.T) {
 		}
 		if doc := d.doc(t, "tenant-alpha_cand-1"); doc["resume_analysis"] != nil {
 			t.Fatal("another tenant's document was written")
+		}
+	})
+
+	t.Run("RetryAfterAFailedWriteReusesTheEnrichmentCheckpoint", func(t *testing.T) {
+		t.Parallel()
+		d := setupDownstream(t, http.StatusOK)
+		flaky := &failingFirstWrite{CandidateStore: d.runner.cfg.Candidates}
+		d.runner.cfg.Candidates = flaky
+		id := d.submit(t, resumePayload)
+		d.runAll(t)
+		r := d.result(t, id)
+		enricher := d.runner.enricher.(*scriptedEnricher)
+		if r.Attempts != 2 || flaky.writes != 2 || enricher.calls != 1 {
+			t.Fatalf("attempts %d, writes %d, enrich calls %d; want 2, 2 and 1 (the retry reuses the checkpoint)",
+				r.Attempts, flaky.writes, enricher.calls)
+		}
+		if doc := d.doc(t, "tenant-alpha_cand-1"); doc["resume_analysis"] == nil {
+			t.Fatalf("the retried write did not land: %v", doc)
 		}
 	})
 

@@ -130,11 +130,17 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
-	resp, err := r.enricher.Enrich(callCtx, a.request)
-	cancel()
-	if err != nil {
-		return nil, err
+	resp, ok := a.checkpointed()
+	if !ok {
+		callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
+		resp, err = r.enricher.Enrich(callCtx, a.request)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.checkpoint(ctx, a, resp); err != nil {
+			return nil, err
+		}
 	}
 	return r.finish(ctx, a, resp)
 }

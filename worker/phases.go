@@ -7,6 +7,8 @@ import (
 	"errors"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/headhunter/hh-enrich-svc/embed"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
@@ -55,6 +57,36 @@ func (r *Runner) prepare(ctx context.Context, lease *store.Lease) (*attempt, err
 		Attempt:       int32(job.Attempts),
 	}
 	return a, nil
+}
+
+// checkpointed returns the enrichment an earlier attempt of the job saved, so a
+// retry after a failed Firestore write does not pay for the LLM call again (W12).
+func (a *attempt) checkpointed() (*enrichv1.EnrichResponse, bool) {
+	if len(a.lease.Job.Checkpoint) == 0 {
+		return nil, false
+	}
+	var resp enrichv1.EnrichResponse
+	if err := protojson.Unmarshal(a.lease.Job.Checkpoint, &resp); err != nil {
+		return nil, false // unreadable: enrich again rather than fail the job
+	}
+	return &resp, true
+}
+
+// checkpoint saves the enrichment on the job before the downstream phases. Losing
+// the lease here means another worker owns the job: stop.
+func (r *Runner) checkpoint(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) error {
+	raw, err := protojson.Marshal(resp)
+	if err != nil {
+		return &jobError{code: CodeBadEnrichment, message: err.Error()}
+	}
+	if err := r.store.SaveCheckpoint(ctx, a.lease, raw); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			return err
+		}
+		// Redis trouble: go on without the checkpoint; a retry would re-enrich.
+		r.log.Warn("saving the enrichment checkpoint failed", "job_id", a.lease.Job.ID, "error", err)
+	}
+	return nil
 }
 
 // loadCandidate is the enrichment input: the Firestore document overlaid by the

@@ -39,6 +39,7 @@ type Store interface {
 	Complete(ctx context.Context, l *store.Lease, result json.RawMessage) error
 	Fail(ctx context.Context, l *store.Lease, jerr store.JobError) (requeued bool, err error)
 	Release(ctx context.Context, l *store.Lease) error
+	SaveCheckpoint(ctx context.Context, l *store.Lease, checkpoint json.RawMessage) error
 }
 
 // Enricher is what a Runner needs of the plugin pool (*pool.Pool).
