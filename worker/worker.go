@@ -212,17 +212,15 @@ func (r *Runner) fetchLoop(leaseCtx, jobCtx context.Context) {
 // idle waits for work after an empty queue, or backs off after a store error.
 func (r *Runner) idle(ctx context.Context, leaseErr error) {
 	if leaseErr == nil {
-		if err := r.store.WaitForWork(ctx, r.cfg.IdleWait); err == nil || ctx.Err() != nil {
-			return
-		} else {
-			leaseErr = err
-		}
+		leaseErr = r.store.WaitForWork(ctx, r.cfg.IdleWait)
 	}
-	if ctx.Err() != nil {
+	if leaseErr == nil || ctx.Err() != nil {
 		return
 	}
-	// Redis is down or failing: wait before trying again rather than spinning.
-	r.log.Error("leasing jobs failed", "error", leaseErr, "retry_in", r.cfg.IdleWait)
+	// Redis is down or failing: wait before trying again rather than spinning. The
+	// store's health watcher logs the outage once (metric=health.redis); this line
+	// would repeat every IdleWait, so it stays at debug.
+	r.log.Debug("leasing jobs failed", "error", leaseErr, "retry_in", r.cfg.IdleWait)
 	select {
 	case <-time.After(r.cfg.IdleWait):
 	case <-ctx.Done():
