@@ -96,7 +96,23 @@ def configure_logging() -> None:
     handler.setFormatter(JSONLogFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    root.setLevel(python_log_level(os.environ.get("LOG_LEVEL", "info")))
+
+
+def python_log_level(name: str) -> int:
+    """The Python level for the service's LOG_LEVEL (go-hclog's names: trace, debug,
+    info, warn, error, off). An unknown name means info: a log setting must never
+    stop the plugin from starting."""
+    levels = {
+        "trace": logging.DEBUG,
+        "debug": logging.DEBUG,
+        "info": logging.INFO,
+        "warn": logging.WARNING,
+        "warning": logging.WARNING,
+        "error": logging.ERROR,
+        "off": logging.CRITICAL + 10,
+    }
+    return levels.get(name.strip().lower(), logging.INFO)
     # httpx logs every request at INFO; the Together enricher logs what matters itself.
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

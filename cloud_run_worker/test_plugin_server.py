@@ -275,3 +275,19 @@ def test_enabled_faults_crash_and_fail_on_request() -> None:
         assert running.proc.wait(PROCESS_TIMEOUT) == 70
     finally:
         stop_plugin(running)
+
+
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [("trace", 10), ("DEBUG", 10), ("info", 20), ("warn", 30), ("error", 40), ("bogus", 20)],
+)
+def test_every_service_log_level_maps_to_a_python_level(name: str, level: int) -> None:
+    assert plugin_server.python_log_level(name) == level
+
+
+def test_the_plugin_starts_with_log_level_trace() -> None:
+    running = start_plugin(plugin_env(LOG_LEVEL="trace"))
+    try:
+        assert running.handshake.startswith("1|1|unix|")
+    finally:
+        stop_plugin(running)
