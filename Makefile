@@ -45,11 +45,33 @@ BENCH_FLAGS ?=
 bench: build redis-server
 	$(BIN)/hh-enrich-bench $(BENCH_FLAGS)
 
+# The image and the local stack (README "Operations"). They need a Docker engine, which
+# our development machines lack: cmd/hh-enrich-svc/shipping_test.go checks the files.
+.PHONY: image stack
+image:
+	docker build -t hh-enrich-svc .
+
+stack: .env
+	docker compose -f docker-compose.local.yml up --build
+
+.env:
+	cp .env.example .env
+
 # Tests start a real redis-server; install it when the machine lacks it.
 redis-server:
 	@command -v redis-server >/dev/null || { \
 	  echo "redis-server missing: installing it with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+# The operator console's browser test (cmd/hh-enrich-svc TestOperatorConsole) drives
+# Debian's headless Chromium; install it when the machine lacks it.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "chromium missing: installing it with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test-go: chromium
 
 test: build redis-server test-py test-go
 

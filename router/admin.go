@@ -38,46 +38,74 @@ func (s *server) registerAdmin(r *httprouter.Router) {
 	}
 }
 
+// registerAdminUI mounts the operator console. Its routes stay out of
+// s.registered: they serve HTML, not the JSON API that openapi.yaml describes.
+func (s *server) registerAdminUI(r *httprouter.Router) {
+	if s.cfg.AdminUI == nil {
+		return
+	}
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		for _, pattern := range []string{"/admin/ui", "/admin/ui/*path"} {
+			r.HandlerFunc(method, pattern, withRoute(pattern, s.cfg.AdminUI.ServeHTTP))
+		}
+	}
+}
+
 // requireAdmin admits requests that carry the admin bearer token, or a verified
 // token with the admin scope. With neither configured the admin API is off: an
 // operator surface must never be open by default.
 func (s *server) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		scope := s.cfg.Auth.adminScope()
-		if s.cfg.AdminToken == "" && scope == "" {
-			writeError(w, r, s.log, newError(CodeAdminDisabled,
-				"The admin API is off: set ENRICH_ADMIN_TOKEN, or use an auth mode with an admin scope, to enable it.", nil))
-			return
-		}
-		p, err := s.authorizeAdmin(r, scope)
+		p, err := authorizeAdmin(r.Context(), s.cfg.Auth, s.cfg.AdminToken, r.Header)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
+		}
+		if p != nil {
+			s.log.Info("admin access by token scope", "uid", p.UID, "issuer", p.Issuer, "request_id", requestID(r))
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), adminPrincipalKey, p)))
 	}
 }
 
+// AuthorizeAdmin checks one admin credential as the admin routes check a bearer
+// token: adminToken (ENRICH_ADMIN_TOKEN, compared in constant time), else a JWT
+// that auth verifies and that carries auth's admin scope. It returns the token's
+// principal, or nil for the static token (the operator: every tenant). Failures
+// are *Error values: admin_disabled when neither way is configured, unauthorized
+// for a wrong or missing credential, forbidden for a token without the scope,
+// unavailable while signing keys cannot be fetched. The operator console
+// (router/adminui) signs in with it. auth may be nil: only adminToken counts.
+func AuthorizeAdmin(ctx context.Context, auth *Authenticator, adminToken, credential string) (*Principal, error) {
+	return authorizeAdmin(ctx, auth, adminToken, http.Header{"Authorization": {"Bearer " + credential}})
+}
+
 // authorizeAdmin checks the static token first (constant time), then, when an
-// admin scope is configured, the bearer token as a JWT that must carry it. It
-// returns the token's principal, or nil for the static operator token.
-func (s *server) authorizeAdmin(r *http.Request, scope string) (*Principal, error) {
-	token, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if s.cfg.AdminToken != "" && hasBearer && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) == 1 {
+// admin scope is configured, the bearer token as a JWT that must carry it.
+func authorizeAdmin(ctx context.Context, auth *Authenticator, adminToken string, h http.Header) (*Principal, error) {
+	scope := ""
+	if auth != nil {
+		scope = auth.adminScope()
+	}
+	if adminToken == "" && scope == "" {
+		return nil, newError(CodeAdminDisabled,
+			"The admin API is off: set ENRICH_ADMIN_TOKEN, or use an auth mode with an admin scope, to enable it.", nil)
+	}
+	token, hasBearer := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+	if adminToken != "" && hasBearer && subtle.ConstantTimeCompare([]byte(token), []byte(adminToken)) == 1 {
 		return nil, nil
 	}
 	if scope == "" {
 		return nil, newError(CodeUnauthorized, "A valid admin bearer token is required.", nil).
 			withHeader("WWW-Authenticate", `Bearer realm="hh-enrich-svc admin"`)
 	}
-	p, err := s.cfg.Auth.Authenticate(r.Context(), r.Header)
+	p, err := auth.Authenticate(ctx, h)
 	if err != nil {
 		return nil, err
 	}
 	if !p.HasScope(scope) {
 		return nil, newError(CodeForbidden, "The token lacks the "+scope+" scope.", nil)
 	}
-	s.log.Info("admin access by token scope", "uid", p.UID, "issuer", p.Issuer, "request_id", requestID(r))
 	return p, nil
 }
 

@@ -14,6 +14,7 @@
 //	GET  /admin/pool                 plugin processes (admin bearer token)
 //	POST /admin/pool/restart         rolling restart of every process
 //	POST /admin/pool/processes/:id/restart   restart one process
+//	GET, POST /admin/ui and below    the operator console (Config.AdminUI, HTML)
 package router
 
 import (
@@ -117,6 +118,11 @@ type Config struct {
 	// AdminToken is a bearer token of the admin API (ENRICH_ADMIN_TOKEN). Tokens
 	// with Auth's admin scope are accepted too. With neither, the admin API is off.
 	AdminToken string
+	// AdminUI is the operator console (router/adminui), served at /admin/ui and
+	// every path below it. It authenticates on its own (a signed session cookie
+	// made by signing in with AuthorizeAdmin), so no bearer token is asked here.
+	// Optional: without it those paths answer 404.
+	AdminUI http.Handler
 	// ServiceName is reported by /ready. Default hh-enrich-svc.
 	ServiceName string
 	// Now is the clock of rate limits and caches. Default time.Now.
@@ -207,6 +213,7 @@ func (s *server) routes() *httprouter.Router {
 	s.handle(r, http.MethodGet, "/ready", s.handleReady)
 	s.handle(r, http.MethodGet, "/openapi.yaml", handleOpenAPI)
 	s.registerAdmin(r)
+	s.registerAdminUI(r)
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, req, s.log, newError(CodeNotFound, "No such route.", nil))
 	})

@@ -30,6 +30,9 @@ type Config struct {
 	PluginScript string
 	Plugin       PluginConfig
 	AdminToken   string
+	// AdminSessionKey signs the operator console's sessions (ENRICH_ADMIN_SESSION_KEY);
+	// empty: a random key per process.
+	AdminSessionKey string
 
 	Concurrency     int
 	BatchSize       int
@@ -176,6 +179,8 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		PluginScript: e.str("ENRICH_PLUGIN_SCRIPT", "cloud_run_worker/plugin_server.py"),
 		Plugin:       plugin,
 		AdminToken:   e.str("ENRICH_ADMIN_TOKEN", ""),
+
+		AdminSessionKey: e.str("ENRICH_ADMIN_SESSION_KEY", ""),
 
 		// Two jobs per plugin slot by default: while one job's Redis writes are in
 		// flight, the process already computes the next.

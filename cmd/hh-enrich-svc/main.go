@@ -22,6 +22,7 @@ import (
 	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pool"
 	"github.com/headhunter/hh-enrich-svc/router"
+	"github.com/headhunter/hh-enrich-svc/router/adminui"
 	"github.com/headhunter/hh-enrich-svc/store"
 	"github.com/headhunter/hh-enrich-svc/store/firestore"
 	"github.com/headhunter/hh-enrich-svc/worker"
@@ -80,6 +81,10 @@ type Main struct {
 	// tenants is the organizations directory (Firestore); nil: tenants are not
 	// checked for existence or activity.
 	tenants router.TenantDirectory
+	// console is the operator console at /admin/ui (nil while the admin API is off:
+	// then consoleHandler only says so).
+	console        *adminui.Console
+	consoleHandler http.Handler
 }
 
 // NewMain returns a Main for cfg; nothing starts until Run.
@@ -136,6 +141,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if err := m.startAuth(ctx); err != nil {
+		return err
+	}
+	if err := m.startConsole(ctx); err != nil {
 		return err
 	}
 	return m.serveHTTP()
@@ -247,6 +255,7 @@ func (m *Main) serveHTTP() error {
 		Watcher:         m.notifier,
 		Pool:            m.pool,
 		AdminToken:      m.Config.AdminToken,
+		AdminUI:         m.consoleHandler,
 		SyncWait:        m.Config.SyncWait,
 		TenantHeader:    m.Config.TenantHeader,
 		RequestIDHeader: m.Config.RequestIDHeader,
@@ -273,6 +282,57 @@ func (m *Main) serveHTTP() error {
 	return nil
 }
 
+// startConsole starts the operator console (/admin/ui) when the admin API is on:
+// the admin token, or tokens with the admin scope, sign in to it as they call
+// the admin routes.
+func (m *Main) startConsole(ctx context.Context) error {
+	scoped := m.Config.AuthMode != string(router.AuthModeNone) && m.Config.HTTP.Auth.AdminScope != router.AdminScopeNone
+	if m.Config.AdminToken == "" && !scoped {
+		m.log.Info("operator console off: set ENRICH_ADMIN_TOKEN (or use an auth mode with an admin scope) to serve /admin/ui")
+		off, err := adminui.Off()
+		m.consoleHandler = off
+		return err
+	}
+	console, err := adminui.New(adminui.Config{
+		Jobs:            m.store,
+		Pool:            m.pool,
+		Metrics:         m.metrics.Registry(),
+		Authorize:       adminAuthorizer(m.auth, m.Config.AdminToken),
+		SessionKey:      []byte(m.Config.AdminSessionKey),
+		RequestIDHeader: m.Config.RequestIDHeader,
+		Logger:          m.log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := console.Start(ctx); err != nil {
+		return err
+	}
+	m.console, m.consoleHandler = console, console
+	if console.RandomSessionKey() {
+		m.log.Warn("operator console sessions are signed with a random key made at start (ENRICH_ADMIN_SESSION_KEY " +
+			"unset): they end when this process restarts and other instances do not accept them")
+	}
+	m.log.Info("operator console at /admin/ui", "sessions_shared", !console.RandomSessionKey())
+	return nil
+}
+
+// adminAuthorizer signs console users in exactly as the admin API admits bearer
+// tokens: the static token is the operator (every tenant), a JWT with the admin
+// scope is its tenant's admin until the token expires.
+func adminAuthorizer(auth *router.Authenticator, token string) adminui.AuthorizeFunc {
+	return func(ctx context.Context, credential string) (adminui.Admin, error) {
+		p, err := router.AuthorizeAdmin(ctx, auth, token, credential)
+		switch {
+		case err != nil:
+			return adminui.Admin{}, err
+		case p == nil:
+			return adminui.Admin{Subject: "operator", Operator: true}, nil
+		}
+		return adminui.Admin{Subject: p.UID, Tenant: p.OrgID, ExpiresAt: p.ExpiresAt}, nil
+	}
+}
+
 // Close drains and stops everything Run started, within ctx. The order matters:
 // stop taking requests, then stop leasing and let running jobs finish, and only then
 // stop the plugins they run on and the Redis they report to.
@@ -286,6 +346,10 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.auth != nil {
 		errs = append(errs, m.auth.Stop(ctx))
+	}
+	// Before the pool: a restart started from the console is cancelled here.
+	if m.console != nil {
+		errs = append(errs, m.console.Stop(ctx))
 	}
 	if m.runner != nil {
 		errs = append(errs, m.runner.Stop(ctx))
