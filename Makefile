@@ -45,6 +45,18 @@ BENCH_FLAGS ?=
 bench: build redis-server
 	$(BIN)/hh-enrich-bench $(BENCH_FLAGS)
 
+# The reliability suite (cmd/hh-enrich-chaos): plugin kill storm, hung plugin, instance
+# and Redis crashes, hh-embed-svc / Together / Firestore faults, fuzzing and the security
+# matrix against a real stack on loopback. It prints a table (every row must lose 0 jobs;
+# exit 1 otherwise) and writes chaos-results/results.json, results.md and the logs
+# (the quick run: chaos-results/quick/).
+# Full run ~3 min on 2 cores (bounded at 20); CI's short one ~2 min:
+#   make chaos CHAOS_FLAGS=--quick
+.PHONY: chaos
+CHAOS_FLAGS ?=
+chaos: build redis-server
+	$(BIN)/hh-enrich-chaos $(CHAOS_FLAGS)
+
 # The image and the local stack (README "Operations"). They need a Docker engine, which
 # our development machines lack: cmd/hh-enrich-svc/shipping_test.go checks the files.
 .PHONY: image stack

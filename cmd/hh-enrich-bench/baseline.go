@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // limitOutput is what bench_limit.py prints.
@@ -127,7 +129,7 @@ func (b *bench) runSpawn(ctx context.Context) *ModeResult {
 }
 
 // spawnJob runs the CLI for one candidate and checks its answer.
-func (b *bench) spawnJob(ctx context.Context, c Candidate) error {
+func (b *bench) spawnJob(ctx context.Context, c localstack.Candidate) error {
 	cli := filepath.Join(b.cfg.RepoRoot, "cloud_run_worker", "run_enrich_job.py")
 	cmd := exec.CommandContext(ctx, b.cfg.PythonBin, cli, "--candidate-id", c.Tenant+"_"+c.ID, "--json")
 	cmd.Env = pythonEnv()

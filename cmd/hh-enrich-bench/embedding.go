@@ -3,6 +3,8 @@ package main
 import (
 	"maps"
 	"sync"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // skipDisabled is the skip reason of a service whose embed step is off (or not wired).
@@ -17,7 +19,7 @@ type embedTally struct {
 }
 
 // observe records a terminal job; jobs without a result (failed ones) are ignored.
-func (t *embedTally) observe(j *Job) {
+func (t *embedTally) observe(j *localstack.Job) {
 	if j == nil || j.Status != "completed" || j.Result == nil {
 		return
 	}

@@ -26,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 func main() {
@@ -59,8 +61,8 @@ type Main struct {
 	// Results is what Run measured, also when it failed half way.
 	Results *Results
 
-	stack  *Stack
-	client *Client
+	stack  *localstack.Stack
+	client *localstack.Client
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.

@@ -3,6 +3,8 @@ package main
 import (
 	"sync"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // phaseOverhead names the part of a request's latency outside the job's own
@@ -19,7 +21,7 @@ type phaseLog struct {
 
 // add records j's phases; with latency > 0 (the client's view of the same job)
 // it also records what lies outside them.
-func (l *phaseLog) add(j *Job, latency time.Duration) {
+func (l *phaseLog) add(j *localstack.Job, latency time.Duration) {
 	if j == nil || j.Result == nil || len(j.Result.PhaseDurationsMs) == 0 {
 		return
 	}

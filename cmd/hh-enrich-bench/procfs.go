@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // ProcMemory is one process's resident memory, in MiB.
@@ -60,37 +61,6 @@ func kbFieldMB(v string) float64 {
 	return float64(int(kb/1024*10+0.5)) / 10
 }
 
-// childrenRunning lists the live children of parent whose command line contains
-// marker (the plugins are the service's children running plugin_server.py).
-func childrenRunning(procRoot string, parent int, marker string) []int {
-	entries, err := os.ReadDir(procRoot)
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "stat"))
-		if err != nil || bytes.LastIndexByte(stat, ')') < 0 {
-			continue
-		}
-		// After the ")" that ends the command name: state, ppid, ...
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) < 2 || fields[0] == "Z" || fields[1] != strconv.Itoa(parent) {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join(procRoot, e.Name(), "cmdline"))
-		if bytes.Contains(cmdline, []byte(marker)) {
-			pids = append(pids, pid)
-		}
-	}
-	slices.Sort(pids)
-	return pids
-}
-
 // measureStack reads the memory of the service (pid), its plugins and Redis; a pid
 // of 0 is skipped.
 func measureStack(procRoot string, servicePid, redisPid int) StackMemory {
@@ -99,7 +69,7 @@ func measureStack(procRoot string, servicePid, redisPid int) StackMemory {
 		if m, err := readProcMemory(procRoot, servicePid); err == nil {
 			sm.Service = &m
 		}
-		for _, pid := range childrenRunning(procRoot, servicePid, "plugin_server.py") {
+		for _, pid := range localstack.ChildPIDs(procRoot, servicePid, localstack.PluginMarker) {
 			if m, err := readProcMemory(procRoot, pid); err == nil {
 				sm.Plugins = append(sm.Plugins, m)
 			}
@@ -178,7 +148,7 @@ func measureCPU(procRoot string, servicePid, redisPid int) CPUUse {
 	add("harness", "self")
 	if servicePid > 0 {
 		add("service", strconv.Itoa(servicePid))
-		for _, pid := range childrenRunning(procRoot, servicePid, "plugin_server.py") {
+		for _, pid := range localstack.ChildPIDs(procRoot, servicePid, localstack.PluginMarker) {
 			add("plugins", strconv.Itoa(pid))
 		}
 	}

@@ -10,14 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // bench is one run's shared state: what every workload needs.
 type bench struct {
 	cfg    Config
-	cands  []Candidate
+	cands  []localstack.Candidate
 	runID  string // makes candidate ids unique per run, so dedupe never answers
-	client *Client
+	client *localstack.Client
 	out    io.Writer // summaries
 	bars   io.Writer // progress bars; nil draws none
 	embeds embedTally
@@ -30,7 +32,7 @@ func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	cands, err := LoadCandidates(cfg.DataPath)
+	cands, err := localstack.LoadCandidates(cfg.DataPath)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func (m *Main) connect(ctx context.Context, b *bench, r *Results) error {
 		if err := os.MkdirAll(filepath.Dir(m.Config.OutPath), 0o755); err != nil {
 			return fmt.Errorf("results folder: %w", err)
 		}
-		stack, err := StartStack(ctx, m.stackConfig())
+		stack, err := localstack.StartStack(ctx, m.stackConfig())
 		if err != nil {
 			return fmt.Errorf("starting the stack: %w", err)
 		}
@@ -82,15 +84,16 @@ func (m *Main) connect(ctx context.Context, b *bench, r *Results) error {
 	} else {
 		r.Target = url
 	}
-	m.client = NewClient(url, maxSyncInFlight)
+	m.client = localstack.NewClient(url, maxSyncInFlight)
 	b.client = m.client
 	return nil
 }
 
-func (m *Main) stackConfig() StackConfig {
+func (m *Main) stackConfig() localstack.StackConfig {
 	cfg := m.Config
-	return StackConfig{
-		RepoRoot: cfg.RepoRoot, PythonBin: cfg.PythonBin, ServiceBin: cfg.ServiceBin, RedisServer: cfg.RedisServer,
+	return localstack.StackConfig{
+		RepoRoot: cfg.RepoRoot, PythonBin: cfg.PythonBin, ServiceBin: cfg.ServiceBin,
+		Redis:    localstack.RedisConfig{Executable: cfg.RedisServer},
 		PoolSize: cfg.PoolSize, EmbedLatency: cfg.EmbedLatency, FirestoreEmulator: cfg.FirestoreEmulator,
 		ExtraEnv: cfg.ServiceEnv, LogLevel: cfg.LogLevel,
 		LogPath: filepath.Join(filepath.Dir(cfg.OutPath), "service.log"),

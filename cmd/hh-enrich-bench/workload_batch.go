@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // runBatch submits BatchJobs candidates through POST /v1/enrich/batch in batches
@@ -29,7 +31,7 @@ func (b *bench) runBatch(ctx context.Context) *ModeResult {
 	start := time.Now()
 	// The first batch alone: a service without the route answers it 404/405.
 	first, err := b.submitBatch(ctx, 0)
-	if errors.Is(err, ErrRouteMissing) {
+	if errors.Is(err, localstack.ErrRouteMissing) {
 		return res.unavailable("route missing: POST /v1/enrich/batch answers 404/405")
 	}
 	if err != nil {
@@ -89,13 +91,13 @@ func (b *bench) batchFlood(ctx context.Context, batches int, bar progress) flood
 }
 
 // submitBatch posts batch k: candidates k·size … (k+1)·size−1, for one tenant.
-func (b *bench) submitBatch(ctx context.Context, k int) (*Batch, error) {
+func (b *bench) submitBatch(ctx context.Context, k int) (*localstack.Batch, error) {
 	size := b.cfg.BatchSize
-	body := BatchBody{Candidates: make([]BatchCandidate, size)}
+	body := localstack.BatchBody{Candidates: make([]localstack.BatchCandidate, size)}
 	for j := range size {
 		i := k*size + j
 		cand := b.cands[i%len(b.cands)]
-		body.Candidates[j] = BatchCandidate{CandidateID: fmt.Sprintf("batch-%s-%d", b.runID, i), Payload: cand.Doc}
+		body.Candidates[j] = localstack.BatchCandidate{CandidateID: fmt.Sprintf("batch-%s-%d", b.runID, i), Payload: cand.Doc}
 	}
 	tenant := fmt.Sprintf("bench-t%03d", k%b.cfg.Tenants)
 	batch, err := b.client.SubmitBatch(ctx, tenant, body)
@@ -110,7 +112,7 @@ func (b *bench) submitBatch(ctx context.Context, k int) (*Batch, error) {
 
 // batchSample picks the jobs of batch k that belong to the run's sample of about
 // sampleSize jobs.
-func batchSample(batch *Batch, k, batches int) []submitted {
+func batchSample(batch *localstack.Batch, k, batches int) []submitted {
 	perBatch := max(1, sampleSize/batches)
 	var out []submitted
 	for i := 0; i < len(batch.Jobs) && len(out) < perBatch; i += max(1, len(batch.Jobs)/perBatch) {
@@ -122,13 +124,13 @@ func batchSample(batch *Batch, k, batches int) []submitted {
 
 // checkBatchStatus reads the first batch back through GET /v1/enrich/batch/:id and
 // says what it found, for the result's note.
-func (b *bench) checkBatchStatus(ctx context.Context, first *Batch, size int) string {
+func (b *bench) checkBatchStatus(ctx context.Context, first *localstack.Batch, size int) string {
 	if first.BatchID == "" || len(first.Jobs) == 0 {
 		return "the batch answer had no batchId or jobs"
 	}
 	got, err := b.client.BatchStatus(ctx, first.Jobs[0].TenantID, first.BatchID)
 	switch {
-	case errors.Is(err, ErrRouteMissing):
+	case errors.Is(err, localstack.ErrRouteMissing):
 		return "GET /v1/enrich/batch/:batchId is missing"
 	case err != nil:
 		return "GET batch: " + err.Error()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // seedOutcome is one job of the seed client workload.
@@ -50,7 +52,7 @@ func (b *bench) runSeed(ctx context.Context) *ModeResult {
 func (b *bench) seedJob(ctx context.Context, i int) seedOutcome {
 	cand := b.cands[i%len(b.cands)]
 	id := fmt.Sprintf("bench-%s-%d", b.runID, i)
-	job, _, err := b.client.Submit(ctx, cand.Tenant, SubmitBody{CandidateID: id, Payload: cand.Doc})
+	job, _, err := b.client.Submit(ctx, cand.Tenant, localstack.SubmitBody{CandidateID: id, Payload: cand.Doc})
 	if err != nil {
 		return seedOutcome{id: id, status: "error", err: err}
 	}
@@ -65,7 +67,7 @@ func (b *bench) seedJob(ctx context.Context, i int) seedOutcome {
 
 // pollUntilTerminal reads the job every -poll until it is completed or failed, or
 // ctx ends.
-func (b *bench) pollUntilTerminal(ctx context.Context, tenant string, job *Job) (*Job, error) {
+func (b *bench) pollUntilTerminal(ctx context.Context, tenant string, job *localstack.Job) (*localstack.Job, error) {
 	ticker := time.NewTicker(b.cfg.Poll)
 	defer ticker.Stop()
 	for !job.Terminal() {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // syncFallbackRate is the sync run's rate when no throughput was measured to halve.
@@ -76,10 +78,10 @@ func (b *bench) syncResult(res *ModeResult, ol OpenLoopResult, lat []time.Durati
 
 // syncRequest submits job i with "async": false and returns it when it came back
 // completed (200); anything else is an error.
-func (b *bench) syncRequest(ctx context.Context, i int) (*Job, error) {
+func (b *bench) syncRequest(ctx context.Context, i int) (*localstack.Job, error) {
 	cand := b.cands[i%len(b.cands)]
 	wait := false
-	body := SubmitBody{CandidateID: fmt.Sprintf("sync-%s-%d", b.runID, i), Async: &wait, Payload: cand.Doc}
+	body := localstack.SubmitBody{CandidateID: fmt.Sprintf("sync-%s-%d", b.runID, i), Async: &wait, Payload: cand.Doc}
 	job, status, err := b.client.Submit(ctx, cand.Tenant, body)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // fakeService speaks the service's API over a real socket and completes every job
@@ -19,13 +21,13 @@ type fakeService struct {
 	withBatch bool
 
 	mu      sync.Mutex
-	jobs    map[string]Job
-	batches map[string][]Job
+	jobs    map[string]localstack.Job
+	batches map[string][]localstack.Job
 }
 
-func newFakeService(t *testing.T, withBatch bool) *Client {
+func newFakeService(t *testing.T, withBatch bool) *localstack.Client {
 	t.Helper()
-	f := &fakeService{withBatch: withBatch, jobs: map[string]Job{}, batches: map[string][]Job{}}
+	f := &fakeService{withBatch: withBatch, jobs: map[string]localstack.Job{}, batches: map[string][]localstack.Job{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/enrich/profile", f.submit)
 	mux.HandleFunc("GET /v1/enrich/status/{id}", f.status)
@@ -36,24 +38,24 @@ func newFakeService(t *testing.T, withBatch bool) *Client {
 		writeJSON(w, http.StatusNotFound, map[string]string{"code": "not_found", "message": "No such route."})
 	})
 	srv := httptest.NewServer(mux)
-	c := NewClient(srv.URL, 16)
+	c := localstack.NewClient(srv.URL, 16)
 	t.Cleanup(func() { c.Close(); srv.Close() })
 	return c
 }
 
 // create records a completed job and returns it as first answered (queued).
-func (f *fakeService) create(tenant, candidateID string) Job {
+func (f *fakeService) create(tenant, candidateID string) localstack.Job {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := fmt.Sprintf("job-%d", len(f.jobs))
 	now := time.Now().UTC()
-	f.jobs[id] = Job{JobID: id, TenantID: tenant, Status: "completed", CreatedAt: now.Format(time.RFC3339Nano),
-		UpdatedAt: now.Add(3 * time.Millisecond).Format(time.RFC3339Nano), Result: &JobResult{EmbeddingUpserted: true}}
-	return Job{JobID: id, TenantID: tenant, Status: "queued"}
+	f.jobs[id] = localstack.Job{JobID: id, TenantID: tenant, Status: "completed", CreatedAt: now.Format(time.RFC3339Nano),
+		UpdatedAt: now.Add(3 * time.Millisecond).Format(time.RFC3339Nano), Result: &localstack.JobResult{EmbeddingUpserted: true}}
+	return localstack.Job{JobID: id, TenantID: tenant, Status: "queued"}
 }
 
 func (f *fakeService) submit(w http.ResponseWriter, r *http.Request) {
-	var body SubmitBody
+	var body localstack.SubmitBody
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -78,13 +80,13 @@ func (f *fakeService) submitBatch(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"code": "not_found", "message": "No such route."})
 		return
 	}
-	var body BatchBody
+	var body localstack.BatchBody
 	raw, _ := io.ReadAll(r.Body)
 	if err := json.Unmarshal(raw, &body); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var jobs []Job
+	var jobs []localstack.Job
 	for _, c := range body.Candidates {
 		jobs = append(jobs, f.create(r.Header.Get("X-Tenant-ID"), c.CandidateID))
 	}
@@ -110,14 +112,14 @@ func (f *fakeService) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "%s{tenant=\"other\"} %d\n%s{code=\"x\",retried=\"false\",tenant=\"t\"} 0\n", metricCompleted, n, metricFailed)
 }
 
-func fakeBench(t *testing.T, client *Client) *bench {
+func fakeBench(t *testing.T, client *localstack.Client) *bench {
 	t.Helper()
 	cfg, err := ParseConfig([]string{"-quick", "-repo", t.TempDir(), "-service-bin", "unused"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.ThroughputJobs, cfg.BatchJobs, cfg.BatchSize, cfg.Submitters, cfg.BatchClients = 120, 120, 25, 4, 2
-	cands := []Candidate{{ID: "a", Tenant: "tenant-alpha", Doc: json.RawMessage(`{"resume_text":"Go"}`)}}
+	cands := []localstack.Candidate{{ID: "a", Tenant: "tenant-alpha", Doc: json.RawMessage(`{"resume_text":"Go"}`)}}
 	return &bench{cfg: cfg, cands: cands, runID: "test", client: client, out: io.Discard}
 }
 
@@ -164,4 +166,10 @@ func TestWorkloads(t *testing.T) {
 			t.Errorf("sync: %+v", res)
 		}
 	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 )
 
 // sampleSize is how many jobs of a flood are read back at the end for their
@@ -78,7 +80,7 @@ func (b *bench) flood(ctx context.Context, n int, bar progress) floodResult {
 			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
 				cand := b.cands[i%len(b.cands)]
 				tenant := tenantFor(cand, i, b.cfg.Tenants)
-				body := SubmitBody{CandidateID: fmt.Sprintf("tp-%s-%d", b.runID, i), Payload: cand.Doc}
+				body := localstack.SubmitBody{CandidateID: fmt.Sprintf("tp-%s-%d", b.runID, i), Payload: cand.Doc}
 				job, _, err := b.client.Submit(ctx, tenant, body)
 				_ = bar.Add(1)
 				mu.Lock()
@@ -122,7 +124,7 @@ func (b *bench) readBack(ctx context.Context, sample []submitted) ([]time.Durati
 }
 
 // serverLatency is a completed job's createdAt → updatedAt.
-func serverLatency(j *Job) (time.Duration, bool) {
+func serverLatency(j *localstack.Job) (time.Duration, bool) {
 	if j.Status != "completed" {
 		return 0, false
 	}

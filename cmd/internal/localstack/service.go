@@ -1,4 +1,4 @@
-package main
+package localstack
 
 import (
 	"bufio"
@@ -14,22 +14,41 @@ import (
 	"time"
 )
 
+// ServiceStartTimeoutDefault bounds a service's start: Redis, then PoolSize Python
+// plugins (~0.2 s each, more on a loaded machine).
+const ServiceStartTimeoutDefault = 60 * time.Second
+
+// serviceStopGrace is how long Close lets the service drain before killing it.
+const serviceStopGrace = 20 * time.Second
+
 // ServiceConfig is how the harness starts the service binary.
 type ServiceConfig struct {
 	Binary string
+	// Args are the binary's arguments (none for hh-enrich-svc itself).
+	Args []string
+	// Dir is the working directory; empty: the harness's.
+	Dir string
 	// Env is the service's whole environment (nothing of the harness's leaks in).
 	Env []string
 	// LogPath receives the service's log (JSON lines); empty discards it.
 	LogPath string
-	// StartTimeout bounds the wait for the "listening" log line.
+	// StartTimeout bounds the wait for the "listening" log line. Default
+	// ServiceStartTimeoutDefault.
 	StartTimeout time.Duration
+	// ProcessGroup runs Binary in a process group of its own and signals the
+	// whole group: for a Binary that runs the service as its child (make run).
+	ProcessGroup bool
 }
 
 // Service is the running service binary.
 type Service struct {
-	URL  string
-	proc *child
-	log  *logSink
+	// URL is http://127.0.0.1:PORT; Addr is the address the service logged it
+	// listens on, as it logged it ("[::]:PORT" when it listens on every interface).
+	URL, Addr string
+	// LogPath is where its log goes ("" when discarded).
+	LogPath string
+	proc    *child
+	log     *logSink
 }
 
 // StartService runs the binary and returns once it logs the address it listens on
@@ -39,52 +58,75 @@ func StartService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(cfg.Binary)
-	cmd.Env = cfg.Env
+	cmd := exec.Command(cfg.Binary, cfg.Args...)
+	cmd.Env, cmd.Dir = cfg.Env, cfg.Dir
 	cmd.Stdout, cmd.Stderr = sink, sink
 	// A plugin that outlived the service would hold its output pipe open and keep
 	// Wait from returning; WaitDelay bounds that.
 	cmd.WaitDelay = 5 * time.Second
-	proc, err := startChild("hh-enrich-svc", cmd)
+	proc, err := startChild("hh-enrich-svc", cmd, cfg.ProcessGroup)
 	if err != nil {
 		_ = sink.Close()
 		return nil, err
 	}
-	s := &Service{proc: proc, log: sink}
-	timer := time.NewTimer(cfg.StartTimeout)
+	s := &Service{proc: proc, log: sink, LogPath: cfg.LogPath}
+	timeout := cfg.StartTimeout
+	if timeout <= 0 {
+		timeout = ServiceStartTimeoutDefault
+	}
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case addr := <-sink.listening:
-		s.URL = "http://" + strings.Replace(addr, "[::]", "127.0.0.1", 1)
+		s.Addr = addr
+		s.URL = "http://" + loopbackAddr(addr)
 		return s, nil
 	case <-proc.exited:
 		err = fmt.Errorf("the service exited (%s) before listening:\n%s", proc.exitStatus(), sink.Tail())
 	case <-timer.C:
-		err = fmt.Errorf("the service did not log \"listening\" within %s\n%s", cfg.StartTimeout, sink.Tail())
+		err = fmt.Errorf("the service did not log \"listening\" within %s\n%s", timeout, sink.Tail())
 	case <-ctx.Done():
 		err = fmt.Errorf("starting the service: %w", ctx.Err())
 	}
 	return nil, joinClose(err, s.Close())
 }
 
-// Pid is the service's process id.
-func (s *Service) Pid() int { return s.proc.Pid() }
-
-// Close stops the service with SIGTERM (it drains), kills it after 20 s, and closes
-// its log.
-func (s *Service) Close() error {
-	err := s.proc.Stop(20 * time.Second)
-	return joinClose(err, s.log.Close())
+// loopbackAddr turns an any-interface listen address into one a client dials.
+func loopbackAddr(addr string) string {
+	for _, wildcard := range []string{"[::]", "0.0.0.0"} {
+		if rest, ok := strings.CutPrefix(addr, wildcard); ok {
+			return "127.0.0.1" + rest
+		}
+	}
+	return addr
 }
 
-func joinClose(err, closeErr error) error {
-	if closeErr == nil {
-		return err
-	}
-	if err == nil {
-		return closeErr
-	}
-	return fmt.Errorf("%w (and on close: %w)", err, closeErr)
+// Pid is the service's process id (with ProcessGroup, the group leader's, which
+// is also the group's id).
+func (s *Service) Pid() int { return s.proc.Pid() }
+
+// PluginPIDs lists the service's live plugin processes (its children running
+// plugin_server.py), read from procRoot (/proc).
+func (s *Service) PluginPIDs(procRoot string) []int {
+	return ChildPIDs(procRoot, s.Pid(), PluginMarker)
+}
+
+// Kill ends the service with SIGKILL, as a crash or a lost machine would: no
+// drain, its leases are left to expire. Its plugins notice their parent is gone
+// and exit on their own.
+func (s *Service) Kill() { s.proc.Kill() }
+
+// Exited is closed once the process has exited.
+func (s *Service) Exited() <-chan struct{} { return s.proc.exited }
+
+// Tail returns the last lines of the service's output, for error messages.
+func (s *Service) Tail() string { return s.log.Tail() }
+
+// Close stops the service with SIGTERM (it drains), kills it after 20 s, and
+// closes its log. Safe after Kill and more than once.
+func (s *Service) Close() error {
+	err := s.proc.Stop(serviceStopGrace)
+	return joinClose(err, s.log.Close())
 }
 
 // logSink receives the service's output through exec's copying goroutine: it

@@ -1,4 +1,4 @@
-package main
+package localstack
 
 import (
 	"bytes"
@@ -15,6 +15,10 @@ import (
 // ErrRouteMissing is returned for a route the service does not have (404 or 405 on
 // the route itself), so a workload can report "unavailable" instead of failing.
 var ErrRouteMissing = errors.New("route missing")
+
+// ErrNotFound is returned for a job the service does not know, or that belongs to
+// another tenant: the API does not tell the two apart.
+var ErrNotFound = errors.New("not found")
 
 // Client calls the service's REST API as its clients do.
 type Client struct {
@@ -36,22 +40,28 @@ func NewClient(baseURL string, maxConns int) *Client {
 // Close drops the idle connections (and the goroutines that keep them).
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
-// Job is the part of a job record the harness reads.
+// Job is the part of a job record the harnesses read.
 type Job struct {
-	JobID     string     `json:"jobId"`
-	TenantID  string     `json:"tenantId"`
-	Status    string     `json:"status"`
-	CreatedAt string     `json:"createdAt"`
-	UpdatedAt string     `json:"updatedAt"`
-	ErrorCode string     `json:"errorCode"`
-	Error     string     `json:"error"`
-	Result    *JobResult `json:"result"`
+	JobID        string     `json:"jobId"`
+	TenantID     string     `json:"tenantId"`
+	CandidateID  string     `json:"candidateId"`
+	Status       string     `json:"status"`
+	CreatedAt    string     `json:"createdAt"`
+	UpdatedAt    string     `json:"updatedAt"`
+	AttemptCount int        `json:"attemptCount"`
+	ErrorCode    string     `json:"errorCode"`
+	Error        string     `json:"error"`
+	Retried      bool       `json:"retried"`
+	Result       *JobResult `json:"result"`
 }
 
-// JobResult is the part of a completed job's result the harness reads.
+// JobResult is the part of a completed job's result the harnesses read.
 type JobResult struct {
 	EmbeddingUpserted      bool   `json:"embeddingUpserted"`
 	EmbeddingSkippedReason string `json:"embeddingSkippedReason"`
+	EmbeddingErrorCategory string `json:"embeddingErrorCategory"`
+	// CandidateSnapshot is the enriched candidate as the job wrote it, kept raw.
+	CandidateSnapshot json.RawMessage `json:"candidateSnapshot"`
 	// PhaseDurationsMs is where the job's time went: queue, load, python,
 	// firestore, embed, total (lease to completion, queue excluded).
 	PhaseDurationsMs map[string]float64 `json:"phaseDurationsMs"`
@@ -94,10 +104,14 @@ func (c *Client) Status(ctx context.Context, tenant, jobID string) (*Job, error)
 	if err != nil {
 		return nil, err
 	}
-	if status != http.StatusOK {
+	switch status {
+	case http.StatusOK:
+		return &env.Job, nil
+	case http.StatusNotFound:
+		return nil, fmt.Errorf("status of %s: %w", jobID, ErrNotFound)
+	default:
 		return nil, fmt.Errorf("status of %s: status %d", jobID, status)
 	}
-	return &env.Job, nil
 }
 
 // do sends a JSON request and decodes a JSON answer into out (when not nil). It
@@ -189,4 +203,43 @@ func (c *Client) Metrics(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("GET /metrics: %w (status %d)", ErrRouteMissing, resp.StatusCode)
 	}
 	return string(raw), nil
+}
+
+// Health answers GET /health's status code: 200 while Redis answers, 503 when not.
+func (c *Client) Health(ctx context.Context) (int, error) {
+	return c.do(ctx, http.MethodGet, "/health", "", nil, nil)
+}
+
+// QueueCounts are GET /admin/queue's totals: jobs per state now, and counters
+// since the Redis was new.
+type QueueCounts struct {
+	Queued     int64            `json:"queued"`
+	Delayed    int64            `json:"delayed"`
+	Processing int64            `json:"processing"`
+	Totals     map[string]int64 `json:"totals"`
+}
+
+// Pending is how many jobs have not ended yet.
+func (q *QueueCounts) Pending() int64 { return q.Queued + q.Delayed + q.Processing }
+
+// QueueCounts reads GET /admin/queue with the admin bearer token.
+func (c *Client) QueueCounts(ctx context.Context, adminToken string) (*QueueCounts, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, "/admin/queue", "", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET /admin/queue: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /admin/queue: status %d", resp.StatusCode)
+	}
+	var q QueueCounts
+	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil {
+		return nil, fmt.Errorf("GET /admin/queue: %w", err)
+	}
+	return &q, nil
 }

@@ -1,4 +1,4 @@
-package main
+package localstack
 
 import (
 	"context"
@@ -70,34 +70,4 @@ func TestClientSubmitBatch(t *testing.T) {
 			t.Errorf("batch %+v", b)
 		}
 	})
-}
-
-func TestEmbedTally(t *testing.T) {
-	t.Parallel()
-	completed := func(upserted bool, reason string) *Job {
-		return &Job{Status: "completed", Result: &JobResult{EmbeddingUpserted: upserted, EmbeddingSkippedReason: reason}}
-	}
-	tests := []struct {
-		name string
-		jobs []*Job
-		want string
-	}{
-		{"UnknownWithoutJobs", nil, "unknown"},
-		{"DisabledWhenEveryJobSaysSo", []*Job{completed(false, skipDisabled), completed(false, skipDisabled)}, "disabled"},
-		{"EnabledWhenOneUpserted", []*Job{completed(true, ""), completed(false, "missing_searchable_data")}, "enabled"},
-		{"FailingWhenNoneUpsertedForOtherReasons", []*Job{completed(false, "")}, "failing"},
-		{"IgnoresFailedJobs", []*Job{{Status: "failed"}}, "unknown"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var tally embedTally
-			for _, j := range tt.jobs {
-				tally.observe(j)
-			}
-			if got := tally.report(0).Status; got != tt.want {
-				t.Errorf("status %s, want %s", got, tt.want)
-			}
-		})
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package localstack
 
 import (
 	"bytes"
@@ -16,17 +16,25 @@ import (
 type child struct {
 	name   string
 	cmd    *exec.Cmd
+	group  bool          // signals go to the whole process group
 	exited chan struct{} // closed once cmd.Wait returned; err is then set
 	err    error
 }
 
-// startChild starts cmd and a goroutine that waits for it; Stop ends both.
-func startChild(name string, cmd *exec.Cmd) (*child, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+// startChild starts cmd and a goroutine that waits for it; Stop or Kill ends both.
+// With group, cmd leads a process group of its own and every signal goes to the
+// whole group: for a command (make, a shell) whose children do the work.
+func startChild(name string, cmd *exec.Cmd, group ...bool) (*child, error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	inGroup := len(group) > 0 && group[0]
+	cmd.SysProcAttr.Setpgid = inGroup
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	c := &child{name: name, cmd: cmd, exited: make(chan struct{})}
+	c := &child{name: name, cmd: cmd, group: inGroup, exited: make(chan struct{})}
 	go func() {
 		c.err = cmd.Wait()
 		close(c.exited)
@@ -53,17 +61,36 @@ func (c *child) Stop(grace time.Duration) error {
 		return nil
 	default:
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM) // fails only if it just exited
+	c.signal(syscall.SIGTERM)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	select {
 	case <-c.exited:
+		if c.group {
+			c.signal(syscall.SIGKILL) // whatever of the group outlived its leader
+		}
 		return nil
 	case <-timer.C:
-		_ = c.cmd.Process.Kill()
-		<-c.exited
+		c.Kill()
 		return fmt.Errorf("%s did not stop within %s and was killed", c.name, grace)
 	}
+}
+
+// Kill sends SIGKILL, as a crash or the OOM killer would, and waits for the exit.
+// Safe to call more than once.
+func (c *child) Kill() {
+	c.signal(syscall.SIGKILL)
+	<-c.exited
+}
+
+// signal sends sig to the process, or to its group; it fails only when they are
+// already gone, which is no error here.
+func (c *child) signal(sig syscall.Signal) {
+	pid := c.cmd.Process.Pid
+	if c.group {
+		pid = -pid
+	}
+	_ = syscall.Kill(pid, sig)
 }
 
 // freeLoopbackPort returns a port that was free on 127.0.0.1 a moment ago.
@@ -76,10 +103,14 @@ func freeLoopbackPort() (string, error) {
 	return port, l.Close()
 }
 
-// waitFor calls ready every 10 ms until it returns nil, ctx ends or the child
+// readyPoll is how often a starting process is asked whether it is ready: it
+// sends no signal when it is.
+const readyPoll = 10 * time.Millisecond
+
+// waitFor calls ready every readyPoll until it returns nil, ctx ends or the child
 // exits, and returns ready's last error in the two latter cases.
 func waitFor(ctx context.Context, c *child, ready func(ctx context.Context) error) error {
-	ticker := time.NewTicker(10 * time.Millisecond)
+	ticker := time.NewTicker(readyPoll)
 	defer ticker.Stop()
 	for {
 		err := ready(ctx)
@@ -94,6 +125,17 @@ func waitFor(ctx context.Context, c *child, ready func(ctx context.Context) erro
 		case <-ticker.C:
 		}
 	}
+}
+
+// joinClose adds the error of a cleanup to the error that caused it.
+func joinClose(err, closeErr error) error {
+	if closeErr == nil {
+		return err
+	}
+	if err == nil {
+		return closeErr
+	}
+	return fmt.Errorf("%w (and on close: %w)", err, closeErr)
 }
 
 // syncBuffer keeps a child's output, written by exec's copying goroutine.
