@@ -97,6 +97,8 @@ def configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(python_log_level(os.environ.get("LOG_LEVEL", "info")))
+    # httpx logs every request at INFO: one line per LLM call is noise, not news.
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
 
 
 def python_log_level(name: str) -> int:

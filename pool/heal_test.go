@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -356,5 +357,24 @@ func TestPoolDispatch(t *testing.T) {
 		if !slices.Equal(kinds, []string{"ok", "error", "ok"}) {
 			t.Fatalf("results = %v", kinds)
 		}
+	})
+}
+
+func TestKilledProcessLeavesNoSocketFolder(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, testConfig(t, 1))
+	p.mu.Lock()
+	proc := p.procs[0]
+	p.mu.Unlock()
+	if proc.socketDir == "" {
+		t.Fatal("the pool did not learn the plugin's socket folder")
+	}
+	if err := syscall.Kill(proc.pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitForNewProcess(t, p, 1, proc.pid)
+	eventually(t, "the dead plugin's socket folder is removed", func() bool {
+		_, err := os.Stat(proc.socketDir)
+		return errors.Is(err, os.ErrNotExist)
 	})
 }

@@ -156,8 +156,9 @@ func (p *Pool) callOnce(ctx context.Context, rpc func(context.Context, *process)
 }
 
 // countsOnPoolCircuit says which final outcomes are systemic failures. Failures
-// that belong to one job (bad input, unparsable LLM output) or to the caller
-// (cancellation, an exhausted pool) do not count (REFERENCE W16).
+// that belong to one job (bad input, unparsable LLM output), to the caller
+// (cancellation, an exhausted pool) or that carry their own wait (rate limits) do
+// not count (REFERENCE W16).
 func countsOnPoolCircuit(err error) bool {
 	if err == nil {
 		return false
@@ -166,6 +167,11 @@ func countsOnPoolCircuit(err error) bool {
 	if errors.As(err, &perr) {
 		switch perr.Reason {
 		case pyplugin.ReasonInvalidCandidate, pyplugin.ReasonUpstreamBadOutput:
+			return false
+		case pyplugin.ReasonUpstreamRateLimited:
+			// The provider said when to come back: the job waits out its
+			// Retry-After in the store's delayed set. Opening the circuit would
+			// stop every tenant for the whole cooldown (measured in the chaos suite).
 			return false
 		}
 		return true

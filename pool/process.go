@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,13 +29,16 @@ const (
 // process is one long-lived plugin process. The fields under "guarded" change only
 // with Pool.mu held; the others are set once at start.
 type process struct {
-	slot    int // which of the pool's Size places it fills; kept across replacements
-	pid     int
-	cmd     *exec.Cmd
-	started time.Time
-	plugin  *plugin.Client
-	rpc     *pyplugin.Client
-	breaker *circuit
+	slot int // which of the pool's Size places it fills; kept across replacements
+	pid  int
+	cmd  *exec.Cmd
+	// socketDir is the plugin's private socket folder, removed once the process is
+	// gone: a plugin killed with SIGKILL cannot remove it itself.
+	socketDir string
+	started   time.Time
+	plugin    *plugin.Client
+	rpc       *pyplugin.Client
+	breaker   *circuit
 
 	// guarded by Pool.mu
 	state     string
@@ -71,14 +75,15 @@ func startProcess(cfg Config, slot int, log hclog.Logger) (*process, error) {
 		return nil, fmt.Errorf("pool: plugin %d: %w", slot, err)
 	}
 	return &process{
-		slot:    slot,
-		pid:     cmd.Process.Pid,
-		cmd:     cmd,
-		started: cfg.Now(),
-		plugin:  pc,
-		rpc:     rpc,
-		breaker: newCircuit(cfg.ProcessBreakerFailures, cfg.ProcessBreakerWindow, cfg.Now),
-		state:   stateUnassigned,
+		socketDir: pluginSocketDir(pc),
+		slot:      slot,
+		pid:       cmd.Process.Pid,
+		cmd:       cmd,
+		started:   cfg.Now(),
+		plugin:    pc,
+		rpc:       rpc,
+		breaker:   newCircuit(cfg.ProcessBreakerFailures, cfg.ProcessBreakerWindow, cfg.Now),
+		state:     stateUnassigned,
 	}, nil
 }
 
@@ -101,6 +106,7 @@ func (p *process) kill() {
 		p.terminate()
 		<-done
 	}
+	p.removeSocketDir()
 }
 
 // terminate SIGKILLs the process, then lets go-plugin clean up. For processes that
@@ -110,6 +116,32 @@ func (p *process) terminate() {
 	// so a recycled pid can never be hit.
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	p.plugin.Kill()
+	p.removeSocketDir()
+}
+
+// socketDirPrefix is how plugin_server.py names its socket folder; only such a
+// folder is ever removed.
+const socketDirPrefix = "hh-enrich-plugin-"
+
+// pluginSocketDir is the folder of the socket the plugin announced, or "".
+func pluginSocketDir(pc *plugin.Client) string {
+	rc := pc.ReattachConfig()
+	if rc == nil || rc.Addr == nil || rc.Addr.Network() != "unix" {
+		return ""
+	}
+	dir := filepath.Dir(rc.Addr.String())
+	if !strings.HasPrefix(filepath.Base(dir), socketDirPrefix) {
+		return ""
+	}
+	return dir
+}
+
+// removeSocketDir deletes the socket folder once the process is gone (a no-op when
+// the plugin already removed it on a clean exit).
+func (p *process) removeSocketDir() {
+	if p.socketDir != "" {
+		_ = os.RemoveAll(p.socketDir)
+	}
 }
 
 // exited reports whether the process has exited.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/headhunter/hh-enrich-svc/store"
 )
 
 // Error is a client-facing failure: an HTTP status, a stable machine-readable code,
@@ -67,7 +69,12 @@ func newError(code, message string, details map[string]any) *Error {
 // that leaks nothing.
 func writeError(w http.ResponseWriter, r *http.Request, log hclog.Logger, err error) {
 	var apiErr *Error
-	if !errors.As(err, &apiErr) {
+	if !errors.As(err, &apiErr) && errors.Is(err, store.ErrUnavailable) {
+		// Redis is down: the request may succeed in a moment; nothing is lost.
+		log.Warn("request refused: redis unavailable", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r))
+		apiErr = newError(CodeUnavailable, "The job store is unavailable; retry shortly.", nil).withHeader("Retry-After", "1")
+	}
+	if apiErr == nil && !errors.As(err, &apiErr) {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "error", err)
 		apiErr = newError(CodeInternal, "An unexpected error occurred.", nil)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -362,4 +363,26 @@ func (downStore) DeadLetters(context.Context, string, int) ([]*store.Job, error)
 
 func (downStore) RequeueDeadLetter(context.Context, string, string) (*store.Job, error) {
 	return nil, errDown
+}
+
+// unreachableStore is a store whose Redis connection is refused.
+type unreachableStore struct{ downStore }
+
+var errUnreachable = fmt.Errorf("store: submit: %w: dial tcp 127.0.0.1:6379: connect: connection refused", store.ErrUnavailable)
+
+func (unreachableStore) Submit(context.Context, store.SubmitRequest) (*store.Job, bool, error) {
+	return nil, false, errUnreachable
+}
+
+func TestRedisOutageIsA503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	h, err := New(Config{Store: unreachableStore{}, Auth: noAuth(t), Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &testBundle{handler: h}
+	resp := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, `{"candidateId":"c1"}`)
+	if resp.status != http.StatusServiceUnavailable || resp.body["code"] != CodeUnavailable || resp.header.Get("Retry-After") != "1" {
+		t.Fatalf("got %d %v (Retry-After %q), want 503 unavailable", resp.status, resp.body, resp.header.Get("Retry-After"))
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestRedisStoreBatch(t *testing.T) {
@@ -169,5 +170,38 @@ func TestRedisStoreCheckpoint(t *testing.T) {
 				t.Fatalf("err = %v, want ErrLeaseLost", err)
 			}
 		})
+	})
+}
+
+func TestRedisStoreOutage(t *testing.T) {
+	t.Parallel()
+	t.Run("AnUnreachableRedisIsErrUnavailable", func(t *testing.T) {
+		t.Parallel()
+		client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+		defer client.Close()
+		s, err := NewRedisStore(client, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.Submit(t.Context(), request("cand-1")); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("RetryAfterSetsTheLeastWaitBeforeTheRetry", func(t *testing.T) {
+		t.Parallel()
+		s, b := setup(t, redisBackend, Config{RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond})
+		job := submitNew(t, s, request("cand-1"))
+		l := mustLease(t, s)
+		before := time.Now()
+		if _, err := s.Fail(t.Context(), l, JobError{Code: "upstream_rate_limited", Retryable: true, RetryAfter: 30 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		due, err := b.client.ZScore(t.Context(), b.keys.delayed(), job.ID).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wait := time.UnixMilli(int64(due)).Sub(before); wait < 29*time.Second {
+			t.Fatalf("retry due in %s, want at least the 30 s Retry-After", wait)
+		}
 	})
 }

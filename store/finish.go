@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -14,6 +15,9 @@ type JobError struct {
 	Code      string // machine-readable, e.g. "python_timeout"; stored on the job
 	Message   string
 	Retryable bool // whether another attempt can help
+	// RetryAfter is the least wait before the retry, when the failure said how long
+	// (an LLM provider's Retry-After); the backoff applies when it is longer.
+	RetryAfter time.Duration
 }
 
 // Error returns "code: message".
@@ -129,7 +133,7 @@ func (s *RedisStore) Fail(ctx context.Context, l *Lease, jerr JobError) (requeue
 	args := []any{
 		l.Job.ID, l.Token, jerr.Code, jerr.Message, boolArg(jerr.Retryable),
 		s.cfg.MaxAttempts, formatTime(s.cfg.Now()), millis(s.cfg.JobTTL),
-		millis(s.cfg.retryDelay(l.Job.Attempts)), s.cfg.DeadLetterMax, s.keys.events(),
+		millis(max(s.cfg.retryDelay(l.Job.Attempts), jerr.RetryAfter)), s.cfg.DeadLetterMax, s.keys.events(),
 	}
 	outcome, err := failScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -151,7 +154,23 @@ func interpretError(op string, err error) error {
 	if errors.Is(err, redis.Nil) {
 		return ErrNotFound
 	}
+	if unreachable(err) {
+		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+	}
 	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// ErrUnavailable means Redis could not be reached or stopped answering: a
+// transient outage, not a bad request. The API answers 503 for it.
+var ErrUnavailable = errors.New("store: redis unavailable")
+
+// unreachable tells connection failures (refused, reset, timed out, closed) from
+// Redis's own error replies, by type: the error values go-redis and net return.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, redis.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
 
 // newToken returns 32 hex characters from crypto/rand: job ids and lease

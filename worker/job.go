@@ -217,7 +217,7 @@ func classify(err error) store.JobError {
 		case perr.Reason == pyplugin.ReasonInternal:
 			code = CodePythonError
 		}
-		return store.JobError{Code: code, Message: perr.Message, Retryable: perr.Retryable}
+		return store.JobError{Code: code, Message: perr.Message, Retryable: perr.Retryable, RetryAfter: perr.RetryAfter}
 	case errors.Is(err, pyplugin.ErrProcessGone):
 		return store.JobError{Code: CodePythonCrashed, Message: err.Error(), Retryable: true}
 	case errors.Is(err, pool.ErrCircuitOpen):
