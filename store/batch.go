@@ -129,17 +129,21 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 	_, _ = pipe.Exec(ctx) // each command's own error is read below
 
 	replies := make([][]any, len(reqs))
+	resent := false
 	for i, cmd := range submits {
 		if isNoScript(cmd.Err()) {
 			keys, args := submitArgs[i]()
 			cmd = submitScript.Run(ctx, s.client, keys, args...)
+			resent = true
 		}
 		var err error
 		if replies[i], err = cmd.Slice(); err != nil {
 			return nil, 0, interpretError("submit batch", err)
 		}
 	}
-	if isNoScript(record.Err()) {
+	// The record reads the dedupe keys the submits set: if any submit ran only now,
+	// the record ran before it and must be made again (it rebuilds the list whole).
+	if resent || isNoScript(record.Err()) {
 		record = recordBatchScript.Run(ctx, s.client, recordKeys, recordArgs...)
 	}
 	recorded, err := record.Int()
