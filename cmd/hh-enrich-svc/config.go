@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/headhunter/hh-enrich-svc/pool"
 	"runtime"
 	"strconv"
 	"strings"
@@ -68,6 +69,11 @@ type PluginConfig struct {
 	MaxRSSBytes     int64
 	MaxAge          time.Duration
 	HealthInterval  time.Duration
+	// The crash-loop guard: CrashLoopThreshold crashes within CrashLoopWindow mark
+	// the pool degraded, and restarts then wait CrashLoopBackoff.
+	CrashLoopThreshold int
+	CrashLoopWindow    time.Duration
+	CrashLoopBackoff   time.Duration
 }
 
 // embeddedRedis reports whether no Redis is configured, so the service runs on an
@@ -159,6 +165,10 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		MaxRSSBytes:     int64(e.integer("ENRICH_PLUGIN_MAX_RSS_MB", 0, 0)) << 20,
 		MaxAge:          e.seconds("ENRICH_PLUGIN_MAX_AGE_SECONDS", 0, 0),
 		HealthInterval:  e.millis("ENRICH_PLUGIN_HEALTH_INTERVAL_MS", 5*time.Second, 10*time.Millisecond),
+
+		CrashLoopThreshold: e.integer("ENRICH_PLUGIN_CRASH_LOOP_THRESHOLD", pool.CrashLoopThresholdDefault, 1),
+		CrashLoopWindow:    e.millis("ENRICH_PLUGIN_CRASH_LOOP_WINDOW_MS", pool.CrashLoopWindowDefault, time.Second),
+		CrashLoopBackoff:   e.millis("ENRICH_PLUGIN_CRASH_LOOP_BACKOFF_MS", pool.DegradedBackoffDefault, 100*time.Millisecond),
 	}
 	cfg := Config{
 		Host:        e.str("HOST", ""),
