@@ -4,8 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 	"runtime"
 	"slices"
 	"strings"
@@ -133,7 +132,7 @@ func ParseConfig(args []string) (Config, error) {
 			return Config{}, err
 		}
 	}
-	cfg.Modes = splitList(*modes)
+	cfg.Modes = localstack.SplitList(*modes)
 	if err := cfg.resolvePaths(); err != nil {
 		return Config{}, err
 	}
@@ -200,57 +199,14 @@ func applyQuick(fs *flag.FlagSet) error {
 	return nil
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
 // resolvePaths fills the paths left empty from the repository root.
 func (c *Config) resolvePaths() error {
-	if c.RepoRoot == "" {
-		root, err := findRepoRoot()
-		if err != nil {
-			return err
-		}
-		c.RepoRoot = root
+	p := localstack.Paths{RepoRoot: c.RepoRoot, DataPath: c.DataPath, PythonBin: c.PythonBin, ServiceBin: c.ServiceBin}
+	if err := p.Resolve(c.URL == ""); err != nil {
+		return err
 	}
-	if c.DataPath == "" {
-		c.DataPath = filepath.Join(c.RepoRoot, "..", "shared", "data", "candidates.jsonl")
-	}
-	if c.PythonBin == "" {
-		c.PythonBin = filepath.Join(c.RepoRoot, ".venv", "bin", "python")
-	}
-	if c.ServiceBin == "" && c.URL == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("locating the service binary: %w", err)
-		}
-		c.ServiceBin = filepath.Join(filepath.Dir(exe), "hh-enrich-svc")
-	}
+	c.RepoRoot, c.DataPath, c.PythonBin, c.ServiceBin = p.RepoRoot, p.DataPath, p.PythonBin, p.ServiceBin
 	return nil
-}
-
-// findRepoRoot walks up from the working directory to the folder holding go.mod.
-func findRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the repository root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: pass -repo")
-		}
-		dir = parent
-	}
 }
 
 // validate reports every bad value at once.
