@@ -28,31 +28,9 @@ import (
 var emulatorHost string
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	emulator, err := firestoretest.NewEmulator()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	emulatorHost = emulator.Host()
-	// The Firestore client reads it when it is created; set once, before any test.
-	if err := os.Setenv("FIRESTORE_EMULATOR_HOST", emulatorHost); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	code := m.Run()
-	emulator.Close()
-	if code == 0 {
-		// go-resiliency's breakers flip to half-open from a goroutine that sleeps.
-		if err := goleak.Find(goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer")); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			return 1
-		}
-	}
-	return code
+	// go-resiliency's breakers flip to half-open from a goroutine that sleeps.
+	os.Exit(firestoretest.RunWithEmulator(m, &emulatorHost,
+		goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer")))
 }
 
 const testTimeout = 30 * time.Second

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.uber.org/goleak"
 	"io"
 	"net"
 	"net/http"
@@ -217,4 +218,32 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// RunWithEmulator is a TestMain body for packages whose tests share one emulator:
+// it starts it, points FIRESTORE_EMULATOR_HOST at it before any test (the client
+// library reads the variable when a client is made), runs the tests, stops it, and
+// then checks with goleak (ignoring what leakOpts say) that no goroutine outlived
+// them. It returns the exit code and the emulator's host.
+func RunWithEmulator(m *testing.M, host *string, leakOpts ...goleak.Option) int {
+	emulator, err := NewEmulator()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	*host = emulator.Host()
+	if err := os.Setenv("FIRESTORE_EMULATOR_HOST", *host); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		emulator.Close()
+		return 1
+	}
+	code := m.Run()
+	emulator.Close()
+	if code == 0 {
+		if err := goleak.Find(leakOpts...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			return 1
+		}
+	}
+	return code
 }
