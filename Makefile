@@ -77,6 +77,12 @@ redis-server:
 
 # The operator console's browser test (cmd/hh-enrich-svc TestOperatorConsole) drives
 # Debian's headless Chromium; install it when the machine lacks it.
+# The candidates data set (cmd/hh-enrich-data): rewrites the committed copy that the
+# tests, the bench, the chaos suite and the README read.
+.PHONY: data
+data:
+	$(GO) run ./cmd/hh-enrich-data -out cmd/hh-enrich-data/testdata/candidates.jsonl
+
 .PHONY: chromium
 chromium:
 	@command -v chromium >/dev/null || { \

@@ -35,7 +35,7 @@ type Config struct {
 	// RepoRoot is the checkout (-repo): the venv, cloud_run_worker/. Default: found
 	// by walking up from the working directory to the folder holding go.mod.
 	RepoRoot string
-	// DataPath is the candidates file (-data). Default <repo>/../shared/data/candidates.jsonl.
+	// DataPath is the candidates file (-data). Default <repo>/cmd/hh-enrich-data/testdata/candidates.jsonl.
 	DataPath string
 	// PythonBin is the venv interpreter (-python). Default <repo>/.venv/bin/python.
 	PythonBin string
@@ -145,7 +145,7 @@ func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
 	modes := fs.String("modes", strings.Join(allModes, ","), "modes to run: "+strings.Join(allModes, ","))
 	fs.StringVar(&cfg.URL, "url", "", "base URL of a running service; empty starts a stack")
 	fs.StringVar(&cfg.RepoRoot, "repo", "", "repository root (default: the folder holding go.mod, from the working directory up)")
-	fs.StringVar(&cfg.DataPath, "data", "", "candidates JSON lines (default <repo>/../shared/data/candidates.jsonl)")
+	fs.StringVar(&cfg.DataPath, "data", "", "candidates JSON lines (default <repo>/"+localstack.DataSet+")")
 	fs.StringVar(&cfg.PythonBin, "python", "", "venv interpreter (default <repo>/.venv/bin/python)")
 	fs.StringVar(&cfg.ServiceBin, "service-bin", "", "service binary (default hh-enrich-svc beside this binary)")
 	fs.StringVar(&cfg.RedisServer, "redis-server", "redis-server", "redis-server executable")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 	"github.com/headhunter/hh-enrich-svc/store/redistest"
 )
 
@@ -276,7 +277,7 @@ func (s *service) pluginPIDs() []int {
 // candidates returns the first n test candidates that have resume text, as payloads.
 func candidates(t *testing.T, n int) []map[string]any {
 	t.Helper()
-	f, err := os.Open(filepath.Join(repoRoot(t), "..", "shared", "data", "candidates.jsonl"))
+	f, err := os.Open(filepath.Join(repoRoot(t), filepath.FromSlash(localstack.DataSet)))
 	if err != nil {
 		t.Fatal(err)
 	}

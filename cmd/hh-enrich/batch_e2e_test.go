@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 	"github.com/headhunter/hh-enrich-svc/store/redistest"
 )
 
@@ -111,13 +112,13 @@ func startE2EService(t *testing.T, binary string) string {
 	return ""
 }
 
-// writeE2ECandidates writes n candidate documents, cycling through the shared test
-// data's candidates that have a résumé (so every job completes), each under a new id.
+// writeE2ECandidates writes n candidate documents, cycling through the data set's
+// candidates that have a résumé (so every job completes), each under a new id.
 func writeE2ECandidates(t *testing.T, n int) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "candidates.jsonl"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(localstack.DataSet)))
 	if err != nil {
-		t.Fatalf("the shared test data: %v", err)
+		t.Fatalf("the data set: %v", err)
 	}
 	var docs []map[string]any
 	for _, line := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
