@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,7 +181,7 @@ func benchCandidates(tb testing.TB, n int) [][]byte {
 		if err := json.Unmarshal(scanner.Bytes(), &doc); err != nil {
 			tb.Fatal(err)
 		}
-		if text, _ := doc["resume_text"].(string); text != "" {
+		if text, _ := doc["resume_text"].(string); strings.TrimSpace(text) != "" {
 			docs = append(docs, slices.Clone(scanner.Bytes()))
 		}
 	}

@@ -290,7 +290,7 @@ func candidates(t *testing.T, n int) []map[string]any {
 		if err := json.Unmarshal(scanner.Bytes(), &doc); err != nil {
 			t.Fatal(err)
 		}
-		if text, _ := doc["resume_text"].(string); text != "" {
+		if text, _ := doc["resume_text"].(string); strings.TrimSpace(text) != "" {
 			out = append(out, doc)
 		}
 	}

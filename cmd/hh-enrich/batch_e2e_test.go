@@ -126,7 +126,7 @@ func writeE2ECandidates(t *testing.T, n int) string {
 		if err := json.Unmarshal(line, &doc); err != nil {
 			t.Fatal(err)
 		}
-		if text, _ := doc["resume_text"].(string); text != "" {
+		if text, _ := doc["resume_text"].(string); strings.TrimSpace(text) != "" {
 			docs = append(docs, doc)
 		}
 	}
