@@ -97,6 +97,7 @@ func startServiceOn(t *testing.T, redisAddr string, extraEnv ...string) *service
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"PORT=0",
+		"ENRICH_PROFILE=local", // no Firestore unless a test sets a project
 		"AUTH_MODE=none",
 		// These tests drive hundreds of requests a second for one tenant: the
 		// per-tenant limit would answer 429 (router tests cover it).
