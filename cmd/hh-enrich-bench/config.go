@@ -83,7 +83,8 @@ type Config struct {
 	Timeout, WorkloadTimeout time.Duration
 	// Quick shrinks every count that was not given for a CI smoke run (-quick).
 	Quick bool
-	// Progress draws progress bars on stderr (-progress).
+	// Progress reports progress on stderr (-progress): bars on a terminal, plain
+	// lines every 5 s anywhere else.
 	Progress bool
 	// Verbose prints a line per seed job, as the seed's script did (-verbose).
 	Verbose bool
@@ -179,7 +180,7 @@ func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
 	fs.DurationVar(&cfg.Timeout, "timeout", TimeoutDefault, "bound of the whole run")
 	fs.DurationVar(&cfg.WorkloadTimeout, "workload-timeout", WorkloadTimeoutDefault, "bound of each workload")
 	fs.BoolVar(&cfg.Quick, "quick", false, "small counts for a CI smoke run (flags given explicitly still win)")
-	fs.BoolVar(&cfg.Progress, "progress", true, "progress bars on stderr")
+	fs.BoolVar(&cfg.Progress, "progress", true, "progress on stderr: bars on a terminal, else a line every 5 s")
 	fs.BoolVar(&cfg.Verbose, "verbose", false, "print a line per seed job")
 	return modes
 }
