@@ -33,7 +33,7 @@ build: venv
 # hh-embed-svc.
 # Each can be overridden from the environment.
 run: build
-	HOST=$${HOST:-127.0.0.1} AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
+	ENRICH_PROFILE=$${ENRICH_PROFILE:-local} HOST=$${HOST:-127.0.0.1} AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
 	  $(BIN)/hh-enrich-svc
 
 # The benchmark harness (cmd/hh-enrich-bench): a real stack on loopback, the pool side
@@ -77,6 +77,12 @@ redis-server:
 
 # The operator console's browser test (cmd/hh-enrich-svc TestOperatorConsole) drives
 # Debian's headless Chromium; install it when the machine lacks it.
+# The candidates data set (cmd/hh-enrich-data): rewrites the committed copy that the
+# tests, the bench, the chaos suite and the README read.
+.PHONY: data
+data:
+	$(GO) run ./cmd/hh-enrich-data -out cmd/hh-enrich-data/testdata/candidates.jsonl
+
 .PHONY: chromium
 chromium:
 	@command -v chromium >/dev/null || { \

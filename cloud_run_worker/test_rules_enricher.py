@@ -1,7 +1,7 @@
 """Specification of the local rules enricher (rules_enricher.enrich).
 
 Realistic resumes of different shapes, the rules one by one, the failure cases, and a schema
-check over every candidate of the shared synthetic data set.
+check over every candidate of the repository's synthetic data set (cmd/hh-enrich-data).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import pytest
 import rules_enricher
 from rules_enricher import InvalidCandidate, enrich
 
-DATA_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "candidates.jsonl"
+DATA_FILE = (Path(__file__).resolve().parents[1]
+             / "cmd" / "hh-enrich-data" / "testdata" / "candidates.jsonl")
 
 LEVELS = {"intern", "junior", "mid", "senior", "staff", "manager", "director", "vp", "c_level",
           "Not specified"}
@@ -86,7 +87,7 @@ def trajectory(resume: str) -> dict:
 
 
 def load_candidates() -> list[dict]:
-    assert DATA_FILE.exists(), f"shared data set missing: {DATA_FILE}"
+    assert DATA_FILE.exists(), f"data set missing: {DATA_FILE}"
     with DATA_FILE.open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
 
@@ -497,7 +498,7 @@ def test_enrich_never_writes_to_stdout(capsys):
 
 
 # ---------------------------------------------------------------------------------------------
-# The shared data set
+# The data set
 
 
 def assert_schema(result: dict) -> None:
@@ -573,11 +574,11 @@ def test_every_candidate_with_text_fits_the_schema():
 
 
 def test_every_layout_of_the_data_set_is_parsed():
-    """Multi-line resumes come in three layouts and three date styles; each must yield a level,
+    """Multi-line resumes come in five layouts and five date styles; each must yield a level,
     employers, a degree and skills. Where the dates carry no months, the union of the ranges must
     equal the years the summary line claims (at least one: a first job started in 2025)."""
     for candidate in load_candidates():
-        text = candidate.get("resume_text") or ""
+        text = (candidate.get("resume_text") or "").strip()
         if "\n" not in text:
             continue
         resume = enrich(candidate)["resume_analysis"]
@@ -595,7 +596,7 @@ def test_every_layout_of_the_data_set_is_parsed():
 
 def test_one_liners_of_the_data_set_use_the_stated_years():
     for candidate in load_candidates():
-        text = candidate.get("resume_text") or ""
+        text = (candidate.get("resume_text") or "").strip()
         if not text or "\n" in text:
             continue
         career = enrich(candidate)["resume_analysis"]["career_trajectory"]

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,10 +163,11 @@ func pluginPaths(tb testing.TB) (python, script string) {
 	return filepath.Join(root, ".venv", "bin", "python"), filepath.Join(root, "cloud_run_worker", "plugin_server.py")
 }
 
-// benchCandidates reads n candidates with resume text from the shared test data,
+// benchCandidates reads n candidates with resume text from the repository's data set
+// (cmd/hh-enrich-data),
 // so every run measures the same work.
 func benchCandidates(tb testing.TB, n int) [][]byte {
-	path := filepath.Join(repoRoot(tb), "..", "shared", "data", "candidates.jsonl")
+	path := filepath.Join(repoRoot(tb), "cmd", "hh-enrich-data", "testdata", "candidates.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -179,7 +181,7 @@ func benchCandidates(tb testing.TB, n int) [][]byte {
 		if err := json.Unmarshal(scanner.Bytes(), &doc); err != nil {
 			tb.Fatal(err)
 		}
-		if text, _ := doc["resume_text"].(string); text != "" {
+		if text, _ := doc["resume_text"].(string); strings.TrimSpace(text) != "" {
 			docs = append(docs, slices.Clone(scanner.Bytes()))
 		}
 	}

@@ -45,6 +45,8 @@ if not holdsLease(KEYS[1], jobID, token) then
 end
 endLease(KEYS[1], jobID)
 redis.call('HSET', KEYS[1], 'status', 'completed', 'result', result, 'updatedAt', updatedAt)
+-- An earlier attempt's error no longer describes the job (retried stays: it was).
+redis.call('HDEL', KEYS[1], 'error', 'errorCode')
 count('completed', 1)
 redis.call('PUBLISH', eventsChannel, jobID .. ' completed')
 return 1

@@ -32,6 +32,27 @@ func TestRedisStoreComplete(t *testing.T) {
 				t.Error("the lease token is still stored")
 			}
 		})
+		t.Run("ClearsTheErrorOfAnEarlierAttempt", func(t *testing.T) {
+			t.Parallel()
+			s, b := setup(t, bk, Config{})
+			job := submitNew(t, s, request("cand-1"))
+			if _, err := s.Fail(t.Context(), mustLease(t, s), JobError{Code: "python_timeout", Message: "slow", Retryable: true}); err != nil {
+				t.Fatal(err)
+			}
+			b.makeDue(t, job.ID)
+			if err := s.Complete(t.Context(), mustLease(t, s), json.RawMessage(`{"ok":true}`)); err != nil {
+				t.Fatal(err)
+			}
+			got := mustGet(t, s, job.ID)
+			if got.Status != StatusCompleted || got.ErrorCode != "" || got.ErrorMessage != "" || !got.Retried || got.Attempts != 2 {
+				t.Errorf("job completed on its second attempt: %+v", got)
+			}
+			for _, field := range []string{"error", "errorCode"} {
+				if b.client.HExists(t.Context(), b.keys.job(job.ID), field).Val() {
+					t.Errorf("%s is still stored", field)
+				}
+			}
+		})
 		t.Run("PublishesCompleted", func(t *testing.T) {
 			t.Parallel()
 			s, b := setup(t, bk, Config{})

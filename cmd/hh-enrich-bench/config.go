@@ -35,7 +35,7 @@ type Config struct {
 	// RepoRoot is the checkout (-repo): the venv, cloud_run_worker/. Default: found
 	// by walking up from the working directory to the folder holding go.mod.
 	RepoRoot string
-	// DataPath is the candidates file (-data). Default <repo>/../shared/data/candidates.jsonl.
+	// DataPath is the candidates file (-data). Default <repo>/cmd/hh-enrich-data/testdata/candidates.jsonl.
 	DataPath string
 	// PythonBin is the venv interpreter (-python). Default <repo>/.venv/bin/python.
 	PythonBin string
@@ -83,7 +83,8 @@ type Config struct {
 	Timeout, WorkloadTimeout time.Duration
 	// Quick shrinks every count that was not given for a CI smoke run (-quick).
 	Quick bool
-	// Progress draws progress bars on stderr (-progress).
+	// Progress reports progress on stderr (-progress): bars on a terminal, plain
+	// lines every 5 s anywhere else.
 	Progress bool
 	// Verbose prints a line per seed job, as the seed's script did (-verbose).
 	Verbose bool
@@ -145,7 +146,7 @@ func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
 	modes := fs.String("modes", strings.Join(allModes, ","), "modes to run: "+strings.Join(allModes, ","))
 	fs.StringVar(&cfg.URL, "url", "", "base URL of a running service; empty starts a stack")
 	fs.StringVar(&cfg.RepoRoot, "repo", "", "repository root (default: the folder holding go.mod, from the working directory up)")
-	fs.StringVar(&cfg.DataPath, "data", "", "candidates JSON lines (default <repo>/../shared/data/candidates.jsonl)")
+	fs.StringVar(&cfg.DataPath, "data", "", "candidates JSON lines (default <repo>/"+localstack.DataSet+")")
 	fs.StringVar(&cfg.PythonBin, "python", "", "venv interpreter (default <repo>/.venv/bin/python)")
 	fs.StringVar(&cfg.ServiceBin, "service-bin", "", "service binary (default hh-enrich-svc beside this binary)")
 	fs.StringVar(&cfg.RedisServer, "redis-server", "redis-server", "redis-server executable")
@@ -179,7 +180,7 @@ func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
 	fs.DurationVar(&cfg.Timeout, "timeout", TimeoutDefault, "bound of the whole run")
 	fs.DurationVar(&cfg.WorkloadTimeout, "workload-timeout", WorkloadTimeoutDefault, "bound of each workload")
 	fs.BoolVar(&cfg.Quick, "quick", false, "small counts for a CI smoke run (flags given explicitly still win)")
-	fs.BoolVar(&cfg.Progress, "progress", true, "progress bars on stderr")
+	fs.BoolVar(&cfg.Progress, "progress", true, "progress on stderr: bars on a terminal, else a line every 5 s")
 	fs.BoolVar(&cfg.Verbose, "verbose", false, "print a line per seed job")
 	return modes
 }

@@ -18,7 +18,7 @@ func TestParseConfig(t *testing.T) {
 		if len(cfg.Modes) != len(allModes) || cfg.Jobs != JobsDefault || cfg.ThroughputJobs != ThroughputJobsDefault {
 			t.Errorf("modes %v, jobs %d, throughput jobs %d", cfg.Modes, cfg.Jobs, cfg.ThroughputJobs)
 		}
-		if cfg.DataPath != "/shared/data/candidates.jsonl" || cfg.PythonBin != "/repo/.venv/bin/python" {
+		if cfg.DataPath != "/repo/cmd/hh-enrich-data/testdata/candidates.jsonl" || cfg.PythonBin != "/repo/.venv/bin/python" {
 			t.Errorf("paths from -repo: data %s, python %s", cfg.DataPath, cfg.PythonBin)
 		}
 	})

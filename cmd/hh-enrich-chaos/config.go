@@ -103,7 +103,7 @@ type Config struct {
 	// fuzzing, the Makefile. Default: the folder holding go.mod, from the
 	// working directory up.
 	RepoRoot string
-	// DataPath is the candidates file (-data). Default <repo>/../shared/data/candidates.jsonl.
+	// DataPath is the candidates file (-data). Default <repo>/cmd/hh-enrich-data/testdata/candidates.jsonl.
 	DataPath string
 	// PythonBin is the venv interpreter (-python). Default <repo>/.venv/bin/python.
 	PythonBin string
@@ -142,7 +142,7 @@ func ParseConfig(args []string) (Config, error) {
 	fs := flag.NewFlagSet("hh-enrich-chaos", flag.ContinueOnError)
 	scenarios := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run: "+strings.Join(allScenarios, ","))
 	fs.StringVar(&cfg.RepoRoot, "repo", "", "repository root (default: the folder holding go.mod, from the working directory up)")
-	fs.StringVar(&cfg.DataPath, "data", "", "candidates JSON lines (default <repo>/../shared/data/candidates.jsonl)")
+	fs.StringVar(&cfg.DataPath, "data", "", "candidates JSON lines (default <repo>/"+localstack.DataSet+")")
 	fs.StringVar(&cfg.PythonBin, "python", "", "venv interpreter (default <repo>/.venv/bin/python)")
 	fs.StringVar(&cfg.ServiceBin, "service-bin", "", "service binary (default hh-enrich-svc beside this binary)")
 	fs.StringVar(&cfg.RedisServer, "redis-server", "redis-server", "redis-server executable")

@@ -18,7 +18,7 @@ func TestParseConfig(t *testing.T) {
 		if cfg.Sizes.StormJobs != 10_000 || cfg.Sizes.FuzzExecs != 100_000 || cfg.Timeout != TimeoutDefault {
 			t.Errorf("sizes %+v, timeout %s", cfg.Sizes, cfg.Timeout)
 		}
-		if len(cfg.Scenarios) != len(allScenarios) || cfg.DataPath != "/shared/data/candidates.jsonl" {
+		if len(cfg.Scenarios) != len(allScenarios) || cfg.DataPath != "/r/cmd/hh-enrich-data/testdata/candidates.jsonl" {
 			t.Errorf("scenarios %v, data %s", cfg.Scenarios, cfg.DataPath)
 		}
 	})

@@ -30,7 +30,7 @@ type tracked struct {
 }
 
 // loadGen submits a scenario's jobs and follows them to their end. Jobs carry
-// candidates of the shared data set, each under its own org_id as tenant, with
+// candidates of the data set, each under its own org_id as tenant, with
 // candidate ids unique to the run and scenario.
 type loadGen struct {
 	h       *harness

@@ -13,6 +13,9 @@ import (
 // Config is everything the service reads from its environment. Names are
 // REFERENCE §8's; the few new ones are marked "new" in the README's table.
 type Config struct {
+	// Profile is ProfileProduction (the default) or ProfileLocal (ENRICH_PROFILE):
+	// see checkProfile.
+	Profile     string
 	Host        string // empty: every interface (Cloud Run needs that); make run uses 127.0.0.1
 	Port        string
 	ServiceName string
@@ -170,7 +173,9 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		CrashLoopWindow:    e.millis("ENRICH_PLUGIN_CRASH_LOOP_WINDOW_MS", pool.CrashLoopWindowDefault, time.Second),
 		CrashLoopBackoff:   e.millis("ENRICH_PLUGIN_CRASH_LOOP_BACKOFF_MS", pool.DegradedBackoffDefault, 100*time.Millisecond),
 	}
+	e.refuseRetired()
 	cfg := Config{
+		Profile:     e.oneOf("ENRICH_PROFILE", ProfileProduction, ProfileProduction, ProfileLocal),
 		Host:        e.str("HOST", ""),
 		Port:        e.str("PORT", "8080"),
 		ServiceName: e.str("SERVICE_NAME", "hh-enrich-svc"),

@@ -17,16 +17,20 @@ import (
 type DownstreamConfig struct {
 	// ProjectID turns Firestore on (FIREBASE_PROJECT_ID | GOOGLE_CLOUD_PROJECT |
 	// GCLOUD_PROJECT). Empty: the request's payload is the whole candidate.
-	ProjectID  string
-	Collection string
-	Embed      embed.Config
+	ProjectID string
+	// FirestoreEnabled is false only when ENRICH_FIRESTORE_ENABLED=false: then
+	// Firestore stays off even with a project (the payload is the whole candidate).
+	FirestoreEnabled bool
+	Collection       string
+	Embed            embed.Config
 }
 
 // parseDownstream reads REFERENCE §6 and §8's variables.
 func parseDownstream(e *envReader, tenantHeader, requestIDHeader string) DownstreamConfig {
-	return DownstreamConfig{
-		ProjectID:  e.first("", "FIREBASE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"),
-		Collection: e.str("FIRESTORE_COLLECTION", firestore.CollectionDefault),
+	d := DownstreamConfig{
+		ProjectID:        e.first("", "FIREBASE_PROJECT_ID", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"),
+		FirestoreEnabled: e.boolean("ENRICH_FIRESTORE_ENABLED", true),
+		Collection:       e.str("FIRESTORE_COLLECTION", firestore.CollectionDefault),
 		Embed: embed.Config{
 			Enabled:         e.boolean("ENRICH_EMBED_ENABLED", true),
 			BaseURL:         e.first(embed.BaseURLDefault, "ENRICH_EMBED_BASE_URL", "EMBED_SERVICE_URL"),
@@ -42,6 +46,10 @@ func parseDownstream(e *envReader, tenantHeader, requestIDHeader string) Downstr
 			BreakerReset:    e.millis("ENRICH_EMBED_CB_RESET_MS", embed.BreakerResetDefault, 5*time.Second),
 		},
 	}
+	if d.ProjectID == "" && e.str("ENRICH_FIRESTORE_ENABLED", "") != "" && d.FirestoreEnabled {
+		e.errs = append(e.errs, errors.New("ENRICH_FIRESTORE_ENABLED=true needs a project: set FIREBASE_PROJECT_ID, GOOGLE_CLOUD_PROJECT or GCLOUD_PROJECT"))
+	}
+	return d
 }
 
 // openDownstream connects to Firestore (when a project is configured) and builds
@@ -55,7 +63,7 @@ func (m *Main) openDownstream(ctx context.Context) error {
 			return err
 		}
 	}
-	if cfg.ProjectID != "" {
+	if cfg.ProjectID != "" && cfg.FirestoreEnabled {
 		candidates, err := firestore.New(ctx, firestore.Config{ProjectID: cfg.ProjectID, Collection: cfg.Collection})
 		if err != nil {
 			return fmt.Errorf("firestore (project %s): %w", cfg.ProjectID, err)
@@ -65,8 +73,10 @@ func (m *Main) openDownstream(ctx context.Context) error {
 		m.tenants = organizations{store: candidates}
 		m.log.Info("firestore on", "project", cfg.ProjectID, "collection", cfg.Collection,
 			"emulator", os.Getenv("FIRESTORE_EMULATOR_HOST"))
+	} else if !cfg.FirestoreEnabled {
+		m.log.Info("firestore off (ENRICH_FIRESTORE_ENABLED=false): each job's payload is its whole candidate")
 	} else {
-		m.log.Info("firestore off (no FIREBASE_PROJECT_ID / GOOGLE_CLOUD_PROJECT): each job's payload is its whole candidate")
+		m.log.Info("firestore off (no FIREBASE_PROJECT_ID / GOOGLE_CLOUD_PROJECT, local profile): each job's payload is its whole candidate")
 	}
 	if !cfg.Embed.Enabled {
 		m.log.Info("embedding off (ENRICH_EMBED_ENABLED=false): jobs record embeddingSkippedReason=embedding_disabled")

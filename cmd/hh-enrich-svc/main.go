@@ -39,6 +39,9 @@ func main() {
 
 func run(ctx context.Context) error {
 	cfg, err := ParseConfig(os.Getenv)
+	if err == nil {
+		err = cfg.checkProfile()
+	}
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -223,11 +226,14 @@ func optional[I any, P interface{ *T }, T any](p P) I {
 
 // pluginEnv is the plugins' whole environment: what Python needs to run and what the
 // enrichers read, and nothing else of the host's (secrets of other parts stay out).
+// The proxy and CA variables (both cases, as curl and httpx read them) let the LLM
+// calls go out through a corporate proxy that re-signs TLS.
 // The plugin's gRPC thread pool gets room for every concurrent call the pool may
 // send it, plus health pings.
 func pluginEnv(host []string, concurrency int) []string {
 	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_",
-		"ENRICH_TEST_FAULTS="}
+		"ENRICH_TEST_FAULTS=", "HTTPS_PROXY=", "https_proxy=", "HTTP_PROXY=", "http_proxy=", "NO_PROXY=", "no_proxy=",
+		"SSL_CERT_FILE=", "SSL_CERT_DIR=", "REQUESTS_CA_BUNDLE="}
 	env := []string{"PYTHONUNBUFFERED=1", fmt.Sprintf("ENRICH_PLUGIN_THREADS=%d", max(4, concurrency+2))}
 	for _, kv := range host {
 		for _, prefix := range keep {

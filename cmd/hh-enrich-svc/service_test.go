@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/localstack"
 	"github.com/headhunter/hh-enrich-svc/store/redistest"
 )
 
@@ -96,6 +97,7 @@ func startServiceOn(t *testing.T, redisAddr string, extraEnv ...string) *service
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"PORT=0",
+		"ENRICH_PROFILE=local", // no Firestore unless a test sets a project
 		"AUTH_MODE=none",
 		// These tests drive hundreds of requests a second for one tenant: the
 		// per-tenant limit would answer 429 (router tests cover it).
@@ -276,7 +278,7 @@ func (s *service) pluginPIDs() []int {
 // candidates returns the first n test candidates that have resume text, as payloads.
 func candidates(t *testing.T, n int) []map[string]any {
 	t.Helper()
-	f, err := os.Open(filepath.Join(repoRoot(t), "..", "shared", "data", "candidates.jsonl"))
+	f, err := os.Open(filepath.Join(repoRoot(t), filepath.FromSlash(localstack.DataSet)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +291,7 @@ func candidates(t *testing.T, n int) []map[string]any {
 		if err := json.Unmarshal(scanner.Bytes(), &doc); err != nil {
 			t.Fatal(err)
 		}
-		if text, _ := doc["resume_text"].(string); text != "" {
+		if text, _ := doc["resume_text"].(string); strings.TrimSpace(text) != "" {
 			out = append(out, doc)
 		}
 	}

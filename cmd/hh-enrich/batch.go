@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/cmd/internal/console"
 )
 
 // batchConfig is the batch command's flags.
@@ -43,7 +45,7 @@ func (m *Main) runBatch(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.chunk, "chunk", 500, "candidates per batch request (1-1000)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 2, "batches submitted and awaited at once")
 	fs.StringVar(&cfg.results, "results", resultsStatus, `"status": status, error code and attempts per candidate; "full": also each job's result (one more request per candidate)`)
-	fs.BoolVar(&cfg.progress, "progress", true, "draw a progress bar on stderr (false: a log line every 5 s)")
+	fs.BoolVar(&cfg.progress, "progress", true, "draw a progress bar on stderr when it is a terminal (otherwise, or false: a log line every 5 s)")
 	fs.BoolVar(&cfg.retryFailed, "retry-failed", false, "run again the candidates whose line in --out is not completed (their lines are replaced)")
 	fs.DurationVar(&cfg.pollFirst, "poll", cfg.pollFirst, "first wait between two reads of a batch; grows to 10x while nothing finishes")
 	pos, err := parseInterspersed(fs, args)
@@ -109,7 +111,9 @@ func (m *Main) batch(ctx context.Context, client *Client, tenant string, cfg bat
 	}
 	run := &batchRun{client: client, tenant: tenant, cfg: cfg, out: out, plan: plan, now: time.Now}
 	start := time.Now()
-	run.progress = newProgress(m.Stderr, len(plan.todo), cfg.progress, start)
+	// A bar redraws its line in place: into a file or a CI log it would only pile
+	// up, so anywhere but a terminal the progress is a plain line every 5 s.
+	run.progress = newProgress(m.Stderr, len(plan.todo), cfg.progress && console.IsTerminal(m.Stderr), start)
 	runErr := run.Run(ctx)
 	run.progress.Finish()
 	if err := out.Close(); err != nil {

@@ -34,7 +34,7 @@ type inputCandidate struct {
 //
 //   - the API's: {"candidateId": "...", "payload": {...}, "idempotencyKey": "..."}
 //     (payload and idempotencyKey optional);
-//   - a candidate document as Firestore holds it (the shared test data's shape):
+//   - a candidate document as Firestore holds it (the data set's shape):
 //     {"candidate_id": "...", "name": ..., "resume_text": ..., ...}, sent whole as
 //     the payload.
 //

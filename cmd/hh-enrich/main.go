@@ -5,6 +5,7 @@
 //	hh-enrich batch --tenant T --in candidates.jsonl --out results.jsonl
 //	hh-enrich status --tenant T JOB_ID
 //	hh-enrich admin pool | admin restart [ID] | admin queue [--for-tenant T]
+//	hh-enrich migrate --from redis://OLD_REDIS
 //
 // Every command talks to the service's HTTP API only (router/openapi.yaml).
 package main
@@ -88,6 +89,8 @@ Usage:
   hh-enrich admin pool
   hh-enrich admin restart [PROCESS_ID]      (no id: rolling restart of every process)
   hh-enrich admin queue [--tenant T [--limit N]]   (--tenant: also its dead letters)
+  hh-enrich migrate --from redis://OLD [--include-processing] [--dry-run]
+                   (moves the original service's queued jobs to this one)
 
 Common flags (and the environment variables they default to):
   --url URL            the service (HH_ENRICH_URL, else http://localhost:8080)
@@ -108,6 +111,8 @@ func (m *Main) dispatch(ctx context.Context, args []string) error {
 		return m.runBatch(ctx, args[1:])
 	case "status":
 		return m.runStatus(ctx, args[1:])
+	case "migrate":
+		return m.runMigrate(ctx, args[1:])
 	case "admin":
 		if len(args) < 2 {
 			return fmt.Errorf("%w: admin needs pool, restart or queue", errUsage)

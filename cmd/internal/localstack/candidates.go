@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Candidate is one document of the shared data set, sent as a job's payload.
+// Candidate is one document of the data set (DataSet), sent as a job's payload.
 type Candidate struct {
 	// ID is the document's candidate_id.
 	ID string

@@ -8,11 +8,16 @@ import (
 	"strings"
 )
 
+// DataSet is the repository's candidates data set, relative to its root: what the
+// tests, the bench, the chaos suite and the README's examples read (written by
+// cmd/hh-enrich-data).
+const DataSet = "cmd/hh-enrich-data/testdata/candidates.jsonl"
+
 // Paths are where a local stack's pieces live in a checkout. The bench and the chaos
 // suite take each as a flag and fill the rest from the repository root.
 type Paths struct {
 	RepoRoot   string // the folder holding go.mod
-	DataPath   string // the shared candidates (../shared/data/candidates.jsonl)
+	DataPath   string // the candidates (DataSet under RepoRoot)
 	PythonBin  string // the venv interpreter the plugins run on
 	ServiceBin string // the hh-enrich-svc binary
 }
@@ -29,7 +34,7 @@ func (p *Paths) Resolve(wantService bool) error {
 		p.RepoRoot = root
 	}
 	if p.DataPath == "" {
-		p.DataPath = filepath.Join(p.RepoRoot, "..", "shared", "data", "candidates.jsonl")
+		p.DataPath = filepath.Join(p.RepoRoot, filepath.FromSlash(DataSet))
 	}
 	if p.PythonBin == "" {
 		p.PythonBin = filepath.Join(p.RepoRoot, ".venv", "bin", "python")

@@ -20,8 +20,11 @@ func TestPathsResolve(t *testing.T) {
 			t.Fatalf("root %s holds no go.mod: %v", p.RepoRoot, err)
 		}
 		if p.PythonBin != filepath.Join(p.RepoRoot, ".venv", "bin", "python") || filepath.Base(p.ServiceBin) != "hh-enrich-svc" ||
-			p.DataPath != filepath.Join(p.RepoRoot, "..", "shared", "data", "candidates.jsonl") {
+			p.DataPath != filepath.Join(p.RepoRoot, "cmd", "hh-enrich-data", "testdata", "candidates.jsonl") {
 			t.Fatalf("paths = %+v", p)
+		}
+		if _, err := os.Stat(p.DataPath); err != nil {
+			t.Fatalf("the data set is not in the repository: %v", err)
 		}
 	})
 

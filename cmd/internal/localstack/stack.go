@@ -115,6 +115,8 @@ func (s *Stack) ServiceEnv() []string {
 		"HOME=" + os.Getenv("HOME"),
 		"TMPDIR=" + cmp.Or(cfg.TempDir, os.TempDir()),
 		"PORT=0",
+		// A local stack: Firestore only when asked for (ExtraEnv sets its project).
+		"ENRICH_PROFILE=local",
 		"AUTH_MODE=none",
 		// The per-tenant rate limit (50/s by default) is policy, not capacity: a
 		// harness that hit it would measure the limit.
