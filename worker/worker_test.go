@@ -30,7 +30,9 @@ var emulatorHost string
 func TestMain(m *testing.M) {
 	// go-resiliency's breakers flip to half-open from a goroutine that sleeps.
 	os.Exit(firestoretest.RunWithEmulator(m, &emulatorHost,
-		goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer")))
+		goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer"),
+		// The pool forks plugins from threads that live as long as the process.
+		goleak.IgnoreAnyFunction("github.com/headhunter/hh-enrich-svc/pool.spawnerThread")))
 }
 
 const testTimeout = 30 * time.Second
@@ -67,6 +69,11 @@ func (e *scriptedEnricher) Enrich(_ context.Context, req *enrichv1.EnrichRequest
 		return nil, err
 	}
 	return scriptedResponse, nil
+}
+
+// EnrichSplit is Enrich: the script does not tell them apart.
+func (e *scriptedEnricher) EnrichSplit(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
+	return e.Enrich(ctx, req)
 }
 
 // EnrichBatch answers plugin errors per item, like the plugin does.
