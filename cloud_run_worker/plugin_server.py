@@ -106,6 +106,9 @@ def configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(python_log_level(os.environ.get("LOG_LEVEL", "info")))
+    # Once the host is gone, stderr is a pipe nobody reads: a log line must fail
+    # quietly, never end the thread that writes it (the parent watcher, say).
+    logging.raiseExceptions = False
     # httpx logs every request at INFO: one line per LLM call is noise, not news.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
 
@@ -328,9 +331,10 @@ def watch_parent(
     def run() -> None:
         while not stop.wait(PARENT_CHECK_SECONDS):
             if os.getppid() != parent_pid:
-                _LOGGER.warning("host process is gone; exiting")
+                # Before the log line: stderr is a pipe to the dead host now.
                 orphaned.set()
                 stop.set()
+                _LOGGER.warning("host process is gone; exiting")
 
     thread = threading.Thread(target=run, name="parent-watch", daemon=True)
     thread.start()
@@ -384,8 +388,12 @@ def main() -> int:
         fields = {"pid": os.getpid(), "socket": socket_path, **enricher.log_fields()}
         _LOGGER.info("plugin serving", extra={"fields": fields})
         stop.wait()
-        # Without a host nobody reads the answers: no grace for the calls in flight.
-        server.stop(0 if orphaned.is_set() else STOP_GRACE_SECONDS).wait(STOP_GRACE_SECONDS)
+        if orphaned.is_set():
+            # Nobody reads the answers any more: no grace, and no wait for handlers
+            # (one spinning would never return; exit_hard ends its thread).
+            server.stop(0)
+        else:
+            server.stop(STOP_GRACE_SECONDS).wait(STOP_GRACE_SECONDS)
     finally:
         enricher.close()
         shutil.rmtree(socket_dir, ignore_errors=True)
@@ -393,13 +401,21 @@ def main() -> int:
     return 0
 
 
-def exit_hard(code: int) -> None:
-    """Ends the process now, threads and all. sys.exit would wait for the executor's
-    threads, and one spinning on a call would never end; cleanup has already run."""
-    logging.shutdown()
-    sys.stderr.flush()
-    os._exit(code)
+def run_and_exit_hard() -> None:
+    """Runs main, then ends the process at once, threads and all, whatever happened.
+    sys.exit would wait for the executor's threads, and one spinning on a call would
+    never end; main has already cleaned up."""
+    code = 1
+    try:
+        code = main()
+    finally:
+        try:
+            logging.shutdown()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # stderr is a pipe to a dead host
+        os._exit(code)
 
 
 if __name__ == "__main__":
-    exit_hard(main())
+    run_and_exit_hard()

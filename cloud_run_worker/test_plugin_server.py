@@ -273,11 +273,13 @@ def test_shutdown_ends_the_process_even_with_a_call_spinning() -> None:
 
 
 def test_plugin_exits_when_its_parent_dies_with_a_call_spinning() -> None:
+    # stderr is a pipe whose reader goes with the parent, as go-plugin's does: the
+    # plugin's last log lines then fail, and must not keep it alive.
     shell = subprocess.Popen(
         ["/bin/sh", "-c", f'"{sys.executable}" "{SERVER}" & echo "pid:$!"; wait'],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         env=plugin_env(ENRICH_TEST_FAULTS="1"),
         text=True,
     )
@@ -289,6 +291,7 @@ def test_plugin_exits_when_its_parent_dies_with_a_call_spinning() -> None:
         call = _start_spinning(running)
         shell.kill()
         shell.wait(PROCESS_TIMEOUT)
+        shell.stderr.close()
         _wait_gone(plugin_pid, "plugin outlived its parent with a call spinning")
         call.cancel()
         running.channel.close()

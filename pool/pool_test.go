@@ -19,6 +19,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(testHostEnv) != "" {
+		os.Exit(runTestHost())
+	}
 	// go-resiliency flips an opened breaker to half-open from a sleeping goroutine it
 	// does not let us stop; the sleep ends with the breaker's cooldown.
 	// Plugins are forked from spawner threads that live as long as the process.
