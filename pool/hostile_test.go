@@ -254,3 +254,67 @@ func TestSpinningCallIsCaughtAtTheEnrichersOwnLimit(t *testing.T) {
 		t.Fatalf("pids %v → %v, want one replaced", old, now)
 	}
 }
+
+func TestSupervisor(t *testing.T) {
+	t.Parallel()
+
+	t.Run("KillsAProcessOnlyAfterConsecutiveFailedPings", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t, 1)
+		cfg.HealthInterval = time.Hour // rounds are run by hand
+		cfg.UnhealthyPings = 3
+		p := startPool(t, cfg)
+		p.mu.Lock()
+		proc := p.procs[0]
+		slow := errors.New("ping: deadline exceeded")
+		p.judgeLocked(proc, slow, 0)
+		p.judgeLocked(proc, slow, 0)
+		p.judgeLocked(proc, nil, 0) // an answer ends the run
+		p.judgeLocked(proc, slow, 0)
+		p.judgeLocked(proc, slow, 0)
+		survived := proc.state == StateReady
+		p.judgeLocked(proc, slow, 0)
+		replaced := proc.state == StateRetired
+		p.mu.Unlock()
+		if !survived || !replaced {
+			t.Fatalf("survived two slow pings: %v; replaced after the third: %v", survived, replaced)
+		}
+	})
+
+	t.Run("RecyclesByAgeOneProcessAtATime", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t, 3)
+		cfg.HealthInterval = time.Hour
+		p := startPool(t, cfg)
+		p.mu.Lock()
+		for _, proc := range p.procs {
+			proc.maxAge = time.Nanosecond // every process is past its age
+		}
+		p.mu.Unlock()
+		p.checkOnce()
+		recycling := 0
+		for _, info := range p.Processes() {
+			if info.State == StateRecycling || info.State == StateDraining {
+				recycling++
+			}
+		}
+		if recycling != 1 {
+			t.Fatalf("%d processes recycled in one round, want 1", recycling)
+		}
+	})
+
+	t.Run("AgeLimitsAreJitteredBelowMaxAge", func(t *testing.T) {
+		t.Parallel()
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			d := jittered(time.Hour)
+			if d > time.Hour || d < time.Hour-time.Duration(maxAgeJitter*float64(time.Hour)) {
+				t.Fatalf("jittered(1h) = %s", d)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 || jittered(0) != 0 {
+			t.Fatal("no jitter")
+		}
+	})
+}
