@@ -226,8 +226,10 @@ func optional[I any, P interface{ *T }, T any](p P) I {
 // The plugin's gRPC thread pool gets room for every concurrent call the pool may
 // send it, plus health pings.
 func pluginEnv(host []string, concurrency int) []string {
-	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_",
-		"ENRICH_TEST_FAULTS="}
+	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_"}
+	if passTestFaults {
+		keep = append(keep, "ENRICH_TEST_FAULTS=")
+	}
 	env := []string{"PYTHONUNBUFFERED=1", fmt.Sprintf("ENRICH_PLUGIN_THREADS=%d", max(4, concurrency+2))}
 	for _, kv := range host {
 		for _, prefix := range keep {
