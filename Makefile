@@ -54,8 +54,11 @@ bench: build redis-server
 #   make chaos CHAOS_FLAGS=--quick
 .PHONY: chaos
 CHAOS_FLAGS ?=
+# The chaos suite runs a test build of the service (-tags testfaults): only such a
+# build passes ENRICH_TEST_FAULTS on to its plugins.
 chaos: build redis-server
-	$(BIN)/hh-enrich-chaos $(CHAOS_FLAGS)
+	$(GO) build -tags testfaults -o $(BIN)/testbuild/ ./cmd/hh-enrich-svc
+	$(BIN)/hh-enrich-chaos -service-bin $(BIN)/testbuild/hh-enrich-svc $(CHAOS_FLAGS)
 
 # The image and the local stack (README "Operations"). They need a Docker engine, which
 # our development machines lack: cmd/hh-enrich-svc/shipping_test.go checks the files.

@@ -24,6 +24,9 @@ class LocalRulesEnricher:
     name = "local_rules"
     model_version = rules_enricher.MODEL_VERSION
     prompt_version = rules_enricher.PROMPT_VERSION
+    # The rules take milliseconds; a call still running after this is spinning, and the
+    # host replaces the process rather than wait for the job deadline.
+    call_limit_seconds = 10.0
 
     def enrich(self, candidate: dict, limits: CallLimits) -> Enrichment:
         try:

@@ -116,11 +116,14 @@ class CallLimits:
 class Enricher(Protocol):
     """An enricher the plugin can serve: a name and versions for Describe and every
     response, ``enrich`` (raises EnrichFailure for every failure it understands) and
-    ``close`` for the resources it holds for the life of the process."""
+    ``close`` for the resources it holds for the life of the process.
+    ``call_limit_seconds`` is the longest one call can take (0: no limit of its own); the
+    host replaces a process whose call runs past it."""
 
     name: str
     model_version: str
     prompt_version: str
+    call_limit_seconds: float
 
     def enrich(self, candidate: dict, limits: CallLimits) -> Enrichment: ...
 

@@ -7,6 +7,7 @@ A candidate asks for a fault with ``"_fault"``:
 - ``"crash"``: the process exits at once, mid-call (as a segfault in a C extension would);
 - ``"hang"``: the call spins forever (an endless loop; only a kill ends it);
 - ``"internal"``: the enricher raises, which the plugin reports as an internal error;
+- ``"unavailable"``: the upstream is down (a retryable failure of the whole service);
 - ``"sleep:<ms>"``: the call takes that long, then enriches normally;
 - ``"leak:<MB>"``: the process keeps that much more memory for good, then enriches
   normally (a leak for memory recycling to catch).
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 import os
 import time
+
+import enrich_pb2
+from enrichment import EnrichFailure
 
 ENV_FLAG = "ENRICH_TEST_FAULTS"
 
@@ -44,6 +48,8 @@ def apply(candidate: dict) -> None:
             pass
     elif kind == "internal":
         raise InjectedFailure("injected internal failure")
+    elif kind == "unavailable":
+        raise EnrichFailure(enrich_pb2.REASON_UPSTREAM_UNAVAILABLE, "injected outage", True)
     elif kind == "sleep":
         time.sleep(int(arg) / 1000)
     elif kind == "leak":

@@ -11,7 +11,13 @@ talks to it over a unix socket. go-plugin's rules, which this module keeps:
 - ``plugin.GRPCController/Shutdown`` stops the server at once. Without it every Kill()
   in the host waits two seconds before it falls back to SIGKILL.
 - The socket lives in a private (0700) temporary folder that is removed on exit.
-- The process exits when its parent dies, so a crashed host leaves no orphans.
+- The process exits when its parent dies, so a crashed host leaves no orphans (the
+  host also asks the kernel for SIGKILL on its death; this is the portable half).
+- The process ends with os._exit once it has cleaned up: a normal exit would join the
+  gRPC executor's threads, and a call spinning in one of them would keep the process
+  alive for ever.
+- The socket folder's name carries our pid, so a host can tell a folder whose plugin
+  died without cleaning up (SIGKILL) from one of a plugin that still runs.
 - The magic cookie in the environment proves that go-plugin started us; run by hand,
   the file explains itself instead of waiting forever.
 - stdin belongs to the host: nothing here reads it.
@@ -54,7 +60,10 @@ CORE_PROTOCOL_VERSION = 1
 APP_PROTOCOL_VERSION = 1
 
 # How often the parent watcher looks at our parent pid. A dead host is noticed within this.
-PARENT_CHECK_SECONDS = 0.5
+PARENT_CHECK_SECONDS = 0.2
+# The socket folder's prefix; the pid and a random part follow (pool/process.go sweeps
+# folders whose pid is gone).
+SOCKET_DIR_PREFIX = "hh-enrich-plugin-"
 # How long in-flight calls may finish after Shutdown or SIGTERM.
 STOP_GRACE_SECONDS = 2.0
 # An enricher gives up this long before the host's deadline, so the host hears a typed
@@ -97,6 +106,9 @@ def configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(python_log_level(os.environ.get("LOG_LEVEL", "info")))
+    # Once the host is gone, stderr is a pipe nobody reads: a log line must fail
+    # quietly, never end the thread that writes it (the parent watcher, say).
+    logging.raiseExceptions = False
     # httpx logs every request at INFO: one line per LLM call is noise, not news.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
 
@@ -174,6 +186,7 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
             pid=os.getpid(),
             rss_bytes=resident_memory_bytes(),
             jobs_served=served,
+            call_limit_ms=int(self._enricher.call_limit_seconds * 1000),
         )
 
     def _enrich_one(
@@ -310,14 +323,18 @@ def create_server(
     return server
 
 
-def watch_parent(stop: threading.Event, parent_pid: int) -> threading.Thread:
-    """Sets ``stop`` when our parent goes away (we get re-parented)."""
+def watch_parent(
+    stop: threading.Event, orphaned: threading.Event, parent_pid: int
+) -> threading.Thread:
+    """Sets ``orphaned`` and ``stop`` when our parent goes away (we get re-parented)."""
 
     def run() -> None:
         while not stop.wait(PARENT_CHECK_SECONDS):
             if os.getppid() != parent_pid:
-                _LOGGER.warning("host process is gone; exiting")
+                # Before the log line: stderr is a pipe to the dead host now.
+                orphaned.set()
                 stop.set()
+                _LOGGER.warning("host process is gone; exiting")
 
     thread = threading.Thread(target=run, name="parent-watch", daemon=True)
     thread.start()
@@ -350,14 +367,14 @@ def main() -> int:
     except ValueError as exc:  # a malformed TOGETHER_* setting; the message names it
         _LOGGER.error("cannot configure the enricher", extra={"fields": {"error": str(exc)}})
         return 1
-    stop = threading.Event()
+    stop, orphaned = threading.Event(), threading.Event()
     # go-plugin hosts handle Ctrl-C themselves and drain through us: ignore SIGINT.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     # mkdtemp creates the folder with mode 0700: only we (and the host, same user) get in.
     socket_dir = tempfile.mkdtemp(
-        prefix="hh-enrich-plugin-", dir=os.environ.get("PLUGIN_UNIX_SOCKET_DIR")
+        prefix=f"{SOCKET_DIR_PREFIX}{os.getpid()}-", dir=os.environ.get("PLUGIN_UNIX_SOCKET_DIR")
     )
     socket_path = os.path.join(socket_dir, "plugin.sock")
     try:
@@ -366,12 +383,17 @@ def main() -> int:
             f"unix:{socket_path}", stop, max_workers=max(1, workers), enricher=enricher
         )
         server.start()
-        watch_parent(stop, os.getppid())
+        watch_parent(stop, orphaned, os.getppid())
         write_handshake(socket_path)
         fields = {"pid": os.getpid(), "socket": socket_path, **enricher.log_fields()}
         _LOGGER.info("plugin serving", extra={"fields": fields})
         stop.wait()
-        server.stop(STOP_GRACE_SECONDS).wait()
+        if orphaned.is_set():
+            # Nobody reads the answers any more: no grace, and no wait for handlers
+            # (one spinning would never return; exit_hard ends its thread).
+            server.stop(0)
+        else:
+            server.stop(STOP_GRACE_SECONDS).wait(STOP_GRACE_SECONDS)
     finally:
         enricher.close()
         shutil.rmtree(socket_dir, ignore_errors=True)
@@ -379,5 +401,21 @@ def main() -> int:
     return 0
 
 
+def run_and_exit_hard() -> None:
+    """Runs main, then ends the process at once, threads and all, whatever happened.
+    sys.exit would wait for the executor's threads, and one spinning on a call would
+    never end; main has already cleaned up."""
+    code = 1
+    try:
+        code = main()
+    finally:
+        try:
+            logging.shutdown()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # stderr is a pipe to a dead host
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run_and_exit_hard()

@@ -184,6 +184,12 @@ def test_describe_counts_jobs_served_and_reports_the_process(plugin: Plugin) -> 
     assert reply.pid == plugin.proc.pid
     assert reply.jobs_served == 3
     assert reply.rss_bytes > 1_000_000
+    assert reply.call_limit_ms == 10_000  # the rules enricher's own limit
+
+
+def test_socket_folder_name_carries_the_plugin_pid(plugin: Plugin) -> None:
+    folder = Path(plugin.socket_path).parent.name
+    assert folder.startswith(f"{plugin_server.SOCKET_DIR_PREFIX}{plugin.proc.pid}-")
 
 
 def test_sigterm_stops_the_plugin_cleanly(plugin: Plugin) -> None:
@@ -233,6 +239,66 @@ def test_plugin_exits_when_its_parent_dies() -> None:
     while _alive(plugin_pid):
         assert time.monotonic() < deadline, "plugin outlived its parent"
         time.sleep(0.05)
+
+
+def _start_spinning(plugin: Plugin) -> grpc.Future:
+    """Starts a call that spins for ever in one of the plugin's threads."""
+    candidate = dict(NURSE, _fault="hang")
+    call = plugin.stub.Enrich.future(
+        enrich_pb2.EnrichRequest(candidate_json=json.dumps(candidate).encode()), timeout=60
+    )
+    describe = plugin.stub.Describe(enrich_pb2.DescribeRequest(), timeout=PROCESS_TIMEOUT)
+    assert describe.jobs_served == 0 and not call.done()
+    return call
+
+
+def _wait_gone(pid: int, what: str) -> None:
+    deadline = time.monotonic() + PROCESS_TIMEOUT
+    while _alive(pid):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_shutdown_ends_the_process_even_with_a_call_spinning() -> None:
+    running = start_plugin(plugin_env(ENRICH_TEST_FAULTS="1"))
+    try:
+        call = _start_spinning(running)
+        running.shutdown()
+        assert running.proc.wait(PROCESS_TIMEOUT) == 0
+        call.cancel()
+    finally:
+        running.proc.kill()
+        running.proc.wait(PROCESS_TIMEOUT)
+        running.channel.close()
+
+
+def test_plugin_exits_when_its_parent_dies_with_a_call_spinning() -> None:
+    # stderr is a pipe whose reader goes with the parent, as go-plugin's does: the
+    # plugin's last log lines then fail, and must not keep it alive.
+    shell = subprocess.Popen(
+        ["/bin/sh", "-c", f'"{sys.executable}" "{SERVER}" & echo "pid:$!"; wait'],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=plugin_env(ENRICH_TEST_FAULTS="1"),
+        text=True,
+    )
+    lines = [shell.stdout.readline().strip(), shell.stdout.readline().strip()]
+    plugin_pid = int(next(line for line in lines if line.startswith("pid:"))[4:])
+    handshake = next(line for line in lines if not line.startswith("pid:"))
+    try:
+        running = Plugin(subprocess.Popen(["true"]), handshake)
+        call = _start_spinning(running)
+        shell.kill()
+        shell.wait(PROCESS_TIMEOUT)
+        shell.stderr.close()
+        _wait_gone(plugin_pid, "plugin outlived its parent with a call spinning")
+        call.cancel()
+        running.channel.close()
+    finally:
+        shell.stdout.close()
+        if _alive(plugin_pid):
+            os.kill(plugin_pid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

@@ -48,6 +48,8 @@ DEFAULT_MODEL = "Qwen/Qwen2.5-32B-Instruct"
 USER_AGENT = "hh-enrich-svc/1.0"
 # The longest Retry-After slept inside a call; a longer one goes back to the host.
 MAX_WAIT_SECONDS = 10.0
+# Added to the longest call the settings allow, for the host's spin detection.
+CALL_LIMIT_SLACK_SECONDS = 5.0
 # A chat answer of 2,048 tokens is a few kB; anything near this is not an answer.
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 _PROVIDER = "Together AI"
@@ -164,6 +166,15 @@ class TogetherEnricher:
 
     def close(self) -> None:
         self._client.close()
+
+    @property
+    def call_limit_seconds(self) -> float:
+        """The longest one call can take by its settings: every try (a silent server can
+        hold one for about twice its budget, see _post), each wait between tries, and a
+        few seconds of slack. Past it the call is stuck, not slow."""
+        tries = self._config.max_retries + 1
+        waits = (tries - 1) * self._config.max_wait_seconds
+        return tries * 2 * self._config.timeout_seconds + waits + CALL_LIMIT_SLACK_SECONDS
 
     def enrich(self, candidate: dict, limits: CallLimits) -> Enrichment:
         """One enrichment, with the retries described in the module docstring.

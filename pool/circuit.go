@@ -49,11 +49,16 @@ func newCircuit(threshold int, cooldown time.Duration, now func() time.Time) *ci
 }
 
 // record feeds one outcome and reports whether this failure opened the breaker.
-func (c *circuit) record(failed bool) (opened bool) {
+// NoVerdict changes nothing: neither the run of failures nor a half-open state
+// (the caller's release lets the next probe through).
+func (c *circuit) record(v Verdict) (opened bool) {
+	if v == NoVerdict {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	before := c.b.GetState()
-	if !failed {
+	if v == Success {
 		if before == breaker.Closed {
 			if c.consecutive > 0 {
 				// A success ends the run of failures; go-resiliency has no reset, so

@@ -27,6 +27,8 @@ const (
 	CrashLoopThresholdDefault     = 5
 	CrashLoopWindowDefault        = time.Minute
 	DegradedBackoffDefault        = 30 * time.Second
+	CrashLoopMinUptimeDefault     = 5 * time.Second
+	UnhealthyPingsDefault         = 3
 	ProcessBreakerFailuresDefault = 3
 	ProcessBreakerWindowDefault   = 30 * time.Second
 	CircuitFailuresDefault        = 5
@@ -61,7 +63,8 @@ type Config struct {
 	// StartTimeout bounds one process's start, handshake included. Default 30 s.
 	StartTimeout time.Duration
 	// CrashRetries is how many more processes one call may try when its process dies
-	// under it. Default 2.
+	// under it. Default 2. A job that kills two processes it ran alone on is not
+	// retried whatever this says (ErrPoison).
 	CrashRetries int
 
 	// RestartBackoffMin and RestartBackoffMax bound the delay before restarting a slot
@@ -75,6 +78,13 @@ type Config struct {
 	CrashLoopThreshold int
 	CrashLoopWindow    time.Duration
 	DegradedBackoff    time.Duration
+	// CrashLoopMinUptime: a process that served calls for at least this long is not
+	// crash-looping when it dies, and its death does not count toward the guard.
+	// Default 5 s.
+	CrashLoopMinUptime time.Duration
+	// UnhealthyPings consecutive failed health pings get a process replaced; one
+	// slow ping on a loaded machine must not kill a process and its calls. Default 3.
+	UnhealthyPings int
 
 	// ProcessBreakerFailures consecutive internal errors of one process open its
 	// breaker, and it is replaced. Failures further apart than
@@ -89,7 +99,9 @@ type Config struct {
 
 	// MaxJobs recycles a process after that many calls (ENRICH_PLUGIN_MAX_JOBS).
 	// MaxRSSBytes recycles one whose resident memory passes it (ENRICH_PLUGIN_MAX_RSS_MB).
-	// MaxAge recycles one older than that (ENRICH_PLUGIN_MAX_AGE_SECONDS). Zero: no limit.
+	// MaxAge recycles one older than that (ENRICH_PLUGIN_MAX_AGE_SECONDS), less a
+	// random share of up to a fifth per process, and one process at a time, so the
+	// pool never recycles all at once. Zero: no limit.
 	MaxJobs     int64
 	MaxRSSBytes int64
 	MaxAge      time.Duration
@@ -118,6 +130,8 @@ func (c Config) withDefaults() Config {
 	c.CrashLoopThreshold = cmp.Or(c.CrashLoopThreshold, CrashLoopThresholdDefault)
 	c.CrashLoopWindow = cmp.Or(c.CrashLoopWindow, CrashLoopWindowDefault)
 	c.DegradedBackoff = cmp.Or(c.DegradedBackoff, DegradedBackoffDefault)
+	c.CrashLoopMinUptime = cmp.Or(c.CrashLoopMinUptime, CrashLoopMinUptimeDefault)
+	c.UnhealthyPings = cmp.Or(c.UnhealthyPings, UnhealthyPingsDefault)
 	c.ProcessBreakerFailures = cmp.Or(c.ProcessBreakerFailures, ProcessBreakerFailuresDefault)
 	c.ProcessBreakerWindow = cmp.Or(c.ProcessBreakerWindow, ProcessBreakerWindowDefault)
 	c.CircuitFailures = cmp.Or(c.CircuitFailures, CircuitFailuresDefault)
@@ -142,6 +156,7 @@ func (c Config) validate() error {
 		{"Size", int64(c.Size)}, {"ProcessConcurrency", int64(c.ProcessConcurrency)},
 		{"MaxWaiters", int64(c.MaxWaiters)}, {"CrashLoopThreshold", int64(c.CrashLoopThreshold)},
 		{"ProcessBreakerFailures", int64(c.ProcessBreakerFailures)}, {"CircuitFailures", int64(c.CircuitFailures)},
+		{"UnhealthyPings", int64(c.UnhealthyPings)},
 	} {
 		if f.value < 1 {
 			return fmt.Errorf("pool: %s must be at least 1, got %d", f.name, f.value)
@@ -151,7 +166,7 @@ func (c Config) validate() error {
 		return fmt.Errorf("pool: CrashRetries, MaxJobs, MaxRSSBytes and MaxAge must not be negative")
 	}
 	for _, d := range []time.Duration{c.AcquireTimeout, c.CallTimeout, c.StartTimeout, c.RestartBackoffMin,
-		c.RestartBackoffMax, c.HealthInterval, c.HealthTimeout, c.CrashLoopWindow, c.DegradedBackoff,
+		c.RestartBackoffMax, c.HealthInterval, c.HealthTimeout, c.CrashLoopWindow, c.DegradedBackoff, c.CrashLoopMinUptime,
 		c.ProcessBreakerWindow, c.CircuitCooldown} {
 		if d < 0 {
 			return fmt.Errorf("pool: durations must not be negative: %+v", c)

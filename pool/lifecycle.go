@@ -64,7 +64,10 @@ func (p *Pool) replaceLocked(proc *process, reason string) {
 		return // a recycle already started its successor
 	}
 	p.restarts[reason]++
-	delay := p.noteCrashLocked()
+	var delay time.Duration
+	if p.crashLoopsLocked(proc, reason) {
+		delay = p.noteCrashLocked()
+	}
 	p.log.Warn("replacing plugin process", "id", proc.slot, "pid", proc.pid, "reason", reason, "restart_in", delay)
 	p.wg.Go(func() { p.restartSlot(proc.slot, delay, nil) })
 }
@@ -117,6 +120,19 @@ func (p *Pool) removeLocked(proc *process) {
 	}
 	p.procs = kept
 	p.broadcastLocked()
+}
+
+// crashLoopsLocked says whether proc's unplanned end counts toward the crash-loop
+// guard. A crash does not when the process had been serving for a while (a plugin
+// that starts and serves is not looping), or when a call in flight on it had
+// already cost another process: that job is poison, and it counts once, for the
+// first process it killed.
+func (p *Pool) crashLoopsLocked(proc *process, reason string) bool {
+	if reason != reasonCrashed {
+		return true
+	}
+	stable := proc.served > 0 && p.cfg.Now().Sub(proc.started) >= p.cfg.CrashLoopMinUptime
+	return !stable && proc.suspects == 0
 }
 
 // noteCrashLocked records an unplanned death and returns how long to wait before

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -64,6 +65,9 @@ func New(cfg Config) (*Pool, error) {
 // processes have completed their handshake, or with the first error (having stopped
 // the ones that did start).
 func (p *Pool) Start(ctx context.Context) error {
+	if n := sweepStaleSocketDirs(socketParentDir(p.cfg.Env)); n > 0 {
+		p.log.Info("removed socket folders of dead plugins", "folders", n)
+	}
 	started := make([]*process, p.cfg.Size)
 	errs := make([]error, p.cfg.Size)
 	var wg sync.WaitGroup
@@ -87,13 +91,36 @@ func (p *Pool) Start(ctx context.Context) error {
 	return nil
 }
 
+// ErrPoison (error code python_crashed, not retried) means the call's job killed
+// two processes it ran alone on: its data crashes the plugin. It wraps
+// pyplugin.ErrProcessGone.
+var ErrPoison = errors.New("pool: the job crashed two plugin processes")
+
+// poisonCrashes is how many processes a job may kill, alone on them, before it is
+// taken for poison: the first death may be chance (an OOM kill, a bug that struck
+// once), the second on another process is the job.
+const poisonCrashes = 2
+
 // Enrich runs one enrichment on the least busy process. Errors: *pyplugin.Error
-// from the plugin (a hung call is one with Reason timeout), ErrExhausted,
-// ErrCircuitOpen, ErrClosed, ctx's error, or one wrapping pyplugin.ErrProcessGone
-// when every try lost its process.
+// from the plugin (a hung or spinning call is one with Reason timeout and
+// DeadlinePassed), ErrPoison, ErrExhausted, ErrCircuitOpen, ErrClosed, ctx's
+// error, or one wrapping pyplugin.ErrProcessGone when every try lost its process
+// to something else.
 func (p *Pool) Enrich(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
+	return p.enrich(ctx, req, callPlan{items: 1, retries: p.cfg.CrashRetries})
+}
+
+// EnrichSplit is Enrich for one item of a batch whose process died under it. The
+// batch's death already counts once against every item, so an item that then
+// kills a process alone fails at once with ErrPoison; one whose process died with
+// other calls on it is retried as Enrich would.
+func (p *Pool) EnrichSplit(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
+	return p.enrich(ctx, req, callPlan{items: 1, retries: p.cfg.CrashRetries, charged: 1})
+}
+
+func (p *Pool) enrich(ctx context.Context, req *enrichv1.EnrichRequest, plan callPlan) (*enrichv1.EnrichResponse, error) {
 	var resp *enrichv1.EnrichResponse
-	err := p.call(ctx, func(ctx context.Context, proc *process) (err error) {
+	err := p.call(ctx, plan, func(ctx context.Context, proc *process) (err error) {
 		resp, err = proc.rpc.Enrich(ctx, req)
 		return err
 	})
@@ -101,91 +128,89 @@ func (p *Pool) Enrich(ctx context.Context, req *enrichv1.EnrichRequest) (*enrich
 }
 
 // EnrichBatch enriches many candidates in one call on one process; each item
-// succeeds or fails on its own in the response. Errors are Enrich's.
+// succeeds or fails on its own in the response. A batch whose process dies is not
+// retried whole (one poison item would take its innocent neighbours down with it
+// again): the error wraps pyplugin.ErrProcessGone, and the caller runs each item
+// on its own with EnrichSplit. Other errors are Enrich's.
 func (p *Pool) EnrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest) (*enrichv1.EnrichBatchResponse, error) {
 	var resp *enrichv1.EnrichBatchResponse
-	err := p.call(ctx, func(ctx context.Context, proc *process) (err error) {
+	err := p.call(ctx, callPlan{items: max(1, len(req.GetItems()))}, func(ctx context.Context, proc *process) (err error) {
 		resp, err = proc.rpc.EnrichBatch(ctx, req)
 		return err
 	})
 	return resp, err
 }
 
+// callPlan is how one call may go: items it carries (its time limit scales with
+// them), how many more processes it may try when its process dies, and how many
+// processes its job already killed (charged).
+type callPlan struct {
+	items, retries, charged int
+}
+
 // call runs rpc under the pool-wide breaker, retrying on another process when its
-// process dies. Only the call's final outcome counts on the pool-wide breaker: a
-// crash that a retry absorbed is the supervisor's business, not a reason to stop
-// every job.
-func (p *Pool) call(ctx context.Context, rpc func(context.Context, *process) error) error {
+// process dies. A death counts against the call only when the call ran alone on
+// the process (with other calls beside it, any of them may be the cause); a
+// second such death is ErrPoison. Only the call's final outcome counts on the
+// pool-wide breaker: a crash that a retry absorbed is the supervisor's business,
+// not a reason to stop every job.
+func (p *Pool) call(ctx context.Context, plan callPlan, rpc func(context.Context, *process) error) error {
 	release, err := p.circuit.admit(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
+	charged := plan.charged
 	for try := 0; ; try++ {
-		err = p.callOnce(ctx, rpc)
-		if err == nil || !errors.Is(err, pyplugin.ErrProcessGone) || try == p.cfg.CrashRetries {
+		var alone bool
+		alone, err = p.callOnce(ctx, charged > 0, plan.items, rpc)
+		if !errors.Is(err, pyplugin.ErrProcessGone) {
+			break
+		}
+		if alone {
+			charged++
+		}
+		if charged >= poisonCrashes {
+			err = fmt.Errorf("%w: %w", ErrPoison, err)
+			break
+		}
+		if try >= plan.retries {
+			err = fmt.Errorf("pool: %d tries lost their process: %w", try+1, err)
 			break
 		}
 	}
-	if p.circuit.record(countsOnPoolCircuit(err)) {
+	if p.circuit.record(PoolVerdict(err)) {
 		p.log.Error("python circuit opened: calls wait for the cooldown", "cooldown", p.cfg.CircuitCooldown, "error", err)
 	}
 	// Health logs only on change, so this costs a lock per call and a line per flip.
 	p.cfg.Metrics.Health(metrics.LogHealthPython, p.circuit.state() != "open")
-	if errors.Is(err, pyplugin.ErrProcessGone) {
-		return fmt.Errorf("pool: %d tries lost their process: %w", p.cfg.CrashRetries+1, err)
-	}
 	return err
 }
 
-// callOnce runs rpc on one process under the hard call deadline.
-func (p *Pool) callOnce(ctx context.Context, rpc func(context.Context, *process) error) error {
-	proc, err := p.acquire(ctx)
+// callOnce runs rpc on one process under its deadline: the call deadline, or
+// sooner the enricher's own limit (per item), past which the call is spinning. It
+// reports whether the call ran alone on its process.
+func (p *Pool) callOnce(ctx context.Context, suspect bool, items int, rpc func(context.Context, *process) error) (alone bool, err error) {
+	c, err := p.acquire(ctx, suspect)
 	if err != nil {
-		return err
+		return false, err
 	}
-	callCtx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
-	err = rpc(callCtx, proc)
+	callCtx, cancel := context.WithTimeout(ctx, p.callTimeout(c.proc, items))
+	err = rpc(callCtx, c.proc)
 	// A call that ran out of time left a thread stuck in the process (Python cannot
 	// cancel it): the process is presumed hung.
 	var perr *pyplugin.Error
 	hung := errors.As(err, &perr) && perr.DeadlinePassed
 	cancel()
-	p.release(proc, err, hung)
-	return err
+	return p.release(c, err, hung), err
 }
 
-// countsOnPoolCircuit says which final outcomes are systemic failures. Failures
-// that belong to one job (bad input, unparsable LLM output), to the caller
-// (cancellation, an exhausted pool) or that carry their own wait (rate limits) do
-// not count (REFERENCE W16).
-func countsOnPoolCircuit(err error) bool {
-	if err == nil {
-		return false
+// callTimeout is the deadline of a call of items on proc.
+func (p *Pool) callTimeout(proc *process, items int) time.Duration {
+	if proc.callLimit <= 0 {
+		return p.cfg.CallTimeout
 	}
-	var perr *pyplugin.Error
-	if errors.As(err, &perr) {
-		switch perr.Reason {
-		case pyplugin.ReasonInvalidCandidate, pyplugin.ReasonUpstreamBadOutput:
-			return false
-		case pyplugin.ReasonUpstreamRateLimited:
-			// The provider said when to come back: the job waits out its
-			// Retry-After in the store's delayed set. Opening the circuit would
-			// stop every tenant for the whole cooldown (measured in the chaos suite).
-			return false
-		}
-		return true
-	}
-	return errors.Is(err, pyplugin.ErrProcessGone)
-}
-
-// countsOnProcessBreaker says which failures speak against the process itself:
-// its own errors. A timeout the plugin reports is the LLM provider being slow (a
-// hung process misses the host's deadline instead, and is replaced for that), so
-// it must not recycle healthy processes.
-func countsOnProcessBreaker(err error) bool {
-	var perr *pyplugin.Error
-	return errors.As(err, &perr) && perr.Reason == pyplugin.ReasonInternal
+	return min(p.cfg.CallTimeout, proc.callLimit*time.Duration(items))
 }
 
 // Processes describes every process not yet retired, by slot. Resident memory is
@@ -196,16 +221,17 @@ func (p *Pool) Processes() []ProcessInfo {
 	infos := make([]ProcessInfo, 0, len(p.procs))
 	for _, proc := range p.procs {
 		infos = append(infos, ProcessInfo{
-			ID:         proc.slot,
-			PID:        proc.pid,
-			State:      proc.state,
-			InFlight:   proc.inflight,
-			JobsServed: proc.served,
-			Failures:   proc.failures,
-			RSSBytes:   residentBytes(proc.pid),
-			StartedAt:  proc.started,
-			Breaker:    proc.breaker.state(),
-			LastError:  proc.lastError,
+			ID:           proc.slot,
+			PID:          proc.pid,
+			State:        proc.state,
+			InFlight:     proc.inflight,
+			JobsServed:   proc.served,
+			Failures:     proc.failures,
+			RSSBytes:     residentBytes(proc.pid),
+			StartedAt:    proc.started,
+			Breaker:      proc.breaker.state(),
+			LastError:    proc.lastError,
+			OldestCallMs: oldestCallAge(proc, p.cfg.Now()).Milliseconds(),
 		})
 	}
 	sort.Slice(infos, func(i, j int) bool {

@@ -19,9 +19,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(testHostEnv) != "" {
+		os.Exit(runTestHost())
+	}
 	// go-resiliency flips an opened breaker to half-open from a sleeping goroutine it
 	// does not let us stop; the sleep ends with the breaker's cooldown.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer"))
+	// Plugins are forked from spawner threads that live as long as the process.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer"),
+		goleak.IgnoreAnyFunction("github.com/headhunter/hh-enrich-svc/pool.spawnerThread"))
 }
 
 // testTimeout bounds every wait in these tests; a real process starts in ~250 ms.

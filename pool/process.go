@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,12 @@ type process struct {
 	plugin    *plugin.Client
 	rpc       *pyplugin.Client
 	breaker   *circuit
+	// callLimit is the enricher's own bound on one call (Describe's call_limit_ms),
+	// or 0. A call running longer is spinning: the host's deadline ends it.
+	callLimit time.Duration
+	// maxAge is Config.MaxAge less this process's jitter, so processes started
+	// together are not all recycled in the same round.
+	maxAge time.Duration
 
 	// guarded by Pool.mu
 	state     string
@@ -46,13 +53,36 @@ type process struct {
 	served    int64
 	failures  int64
 	lastError string
+	// calls counts the calls ever given to this process; running holds the start of
+	// each call in flight, by that number (the admin API shows the oldest).
+	calls   int64
+	running map[int64]time.Time
+	// suspects counts the calls in flight that already cost a process before: if
+	// this process dies, its death is theirs, not a sign of a crash loop.
+	suspects int
+	// failedPings counts consecutive failed health pings.
+	failedPings int
 }
 
-// startProcess starts one plugin process and waits for its handshake. A fresh
-// ClientConfig and exec.Cmd each time: go-plugin clients cannot be restarted.
-func startProcess(cfg Config, slot int, log hclog.Logger) (*process, error) {
+// startProcess starts one plugin process and waits for its handshake, on a spawner
+// thread (see spawn.go). A fresh ClientConfig and exec.Cmd each time: go-plugin
+// clients cannot be restarted.
+func startProcess(cfg Config, slot int, log hclog.Logger) (proc *process, err error) {
+	onSpawnerThread(func() { proc, err = startProcessHere(cfg, slot, log) })
+	if err != nil {
+		return nil, err
+	}
+	if err := proc.describe(cfg.StartTimeout); err != nil {
+		proc.terminate()
+		return nil, err
+	}
+	return proc, nil
+}
+
+func startProcessHere(cfg Config, slot int, log hclog.Logger) (*process, error) {
 	cmd := exec.Command(cfg.PythonPath, cfg.PluginScript)
 	cmd.Env = append([]string(nil), cfg.Env...)
+	withParentDeathSignal(cmd)
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pyplugin.Handshake,
 		Plugins:          plugin.PluginSet{pyplugin.PluginName: pyplugin.GRPCPlugin{}},
@@ -83,8 +113,30 @@ func startProcess(cfg Config, slot int, log hclog.Logger) (*process, error) {
 		plugin:    pc,
 		rpc:       rpc,
 		breaker:   newCircuit(cfg.ProcessBreakerFailures, cfg.ProcessBreakerWindow, cfg.Now),
+		maxAge:    jittered(cfg.MaxAge),
+		running:   map[int64]time.Time{},
 		state:     stateUnassigned,
 	}, nil
+}
+
+// describe learns the enricher's own call limit from the process.
+func (p *process) describe(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	resp, err := p.rpc.Describe(ctx)
+	if err != nil {
+		return fmt.Errorf("pool: describe plugin %d: %w", p.slot, err)
+	}
+	p.callLimit = time.Duration(resp.GetCallLimitMs()) * time.Millisecond
+	return nil
+}
+
+// maxAgeJitter is the largest share of MaxAge taken off one process's age limit.
+const maxAgeJitter = 0.2
+
+// jittered is d less a random share of up to maxAgeJitter of it (0 stays 0).
+func jittered(d time.Duration) time.Duration {
+	return d - time.Duration(rand.Float64()*maxAgeJitter*float64(d))
 }
 
 // killGrace bounds a graceful stop. go-plugin's Kill sends a Shutdown call without
@@ -191,4 +243,7 @@ type ProcessInfo struct {
 	StartedAt  time.Time `json:"startedAt"`
 	Breaker    string    `json:"breaker"`
 	LastError  string    `json:"lastError,omitempty"`
+	// OldestCallMs is how long the oldest call in flight has run: a call nearing
+	// the enricher's own limit is probably spinning.
+	OldestCallMs int64 `json:"oldestCallMs"`
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -86,28 +87,53 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
 	defer cancel()
-	resp, err := r.enricher.EnrichBatch(callCtx, req)
-	if err == nil && len(resp.GetResults()) != len(attempts) {
-		err = &jobError{code: CodeBadEnrichment, retryable: true,
-			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(attempts))}
-	}
+	items, itemErrs := r.enrichBatch(callCtx, req)
 	// Downstream writes (Firestore, embed) of the items run side by side.
 	for k, a := range attempts {
 		i := index[k]
-		switch {
-		case err != nil:
-			errs[i] = err
-		case resp.GetResults()[k].GetError() != nil:
-			errs[i] = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
-		default:
-			item := resp.GetResults()[k].GetResponse()
-			wg.Go(func() {
-				if errs[i] = r.checkpoint(ctx, a, item); errs[i] == nil {
-					results[i], errs[i] = r.finish(ctx, a, item)
-				}
-			})
+		if itemErrs[k] != nil {
+			errs[i] = itemErrs[k]
+			continue
 		}
+		wg.Go(func() {
+			if errs[i] = r.checkpoint(ctx, a, items[k]); errs[i] == nil {
+				results[i], errs[i] = r.finish(ctx, a, items[k])
+			}
+		})
 	}
 	wg.Wait()
 	return results, errs
+}
+
+// enrichBatch enriches req's items in one call and returns each item's response or
+// error. When the batch loses its process, each item runs again on its own
+// (EnrichSplit): one poison item must not charge its innocent neighbours an attempt.
+func (r *Runner) enrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest) ([]*enrichv1.EnrichResponse, []error) {
+	items := make([]*enrichv1.EnrichResponse, len(req.Items))
+	errs := make([]error, len(req.Items))
+	resp, err := r.enricher.EnrichBatch(ctx, req)
+	switch {
+	case errors.Is(err, pyplugin.ErrProcessGone):
+		r.log.Warn("a batch lost its plugin process; running its items one by one", "items", len(req.Items), "error", err)
+		var wg sync.WaitGroup
+		for k, item := range req.Items {
+			wg.Go(func() { items[k], errs[k] = r.enricher.EnrichSplit(ctx, item) })
+		}
+		wg.Wait()
+		return items, errs
+	case err == nil && len(resp.GetResults()) != len(req.Items):
+		err = &jobError{code: CodeBadEnrichment, retryable: true,
+			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(req.Items))}
+	}
+	for k := range req.Items {
+		switch {
+		case err != nil:
+			errs[k] = err
+		case resp.GetResults()[k].GetError() != nil:
+			errs[k] = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
+		default:
+			items[k] = resp.GetResults()[k].GetResponse()
+		}
+	}
+	return items, errs
 }

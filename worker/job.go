@@ -218,6 +218,10 @@ func classify(err error) store.JobError {
 			code = CodePythonError
 		}
 		return store.JobError{Code: code, Message: perr.Message, Retryable: perr.Retryable, RetryAfter: perr.RetryAfter}
+	case errors.Is(err, pool.ErrPoison):
+		// The job killed two processes it ran alone on: running it again would only
+		// kill more. It goes to the dead letters.
+		return store.JobError{Code: CodePythonCrashed, Message: err.Error(), Retryable: false}
 	case errors.Is(err, pyplugin.ErrProcessGone):
 		return store.JobError{Code: CodePythonCrashed, Message: err.Error(), Retryable: true}
 	case errors.Is(err, pool.ErrCircuitOpen):

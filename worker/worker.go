@@ -46,6 +46,8 @@ type Store interface {
 type Enricher interface {
 	Enrich(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error)
 	EnrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest) (*enrichv1.EnrichBatchResponse, error)
+	// EnrichSplit enriches one item of a batch whose process died under it.
+	EnrichSplit(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error)
 }
 
 // Config configures a Runner.

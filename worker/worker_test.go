@@ -30,7 +30,9 @@ var emulatorHost string
 func TestMain(m *testing.M) {
 	// go-resiliency's breakers flip to half-open from a goroutine that sleeps.
 	os.Exit(firestoretest.RunWithEmulator(m, &emulatorHost,
-		goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer")))
+		goleak.IgnoreAnyFunction("github.com/eapache/go-resiliency/breaker.(*Breaker).timer"),
+		// The pool forks plugins from threads that live as long as the process.
+		goleak.IgnoreAnyFunction("github.com/headhunter/hh-enrich-svc/pool.spawnerThread")))
 }
 
 const testTimeout = 30 * time.Second
@@ -67,6 +69,11 @@ func (e *scriptedEnricher) Enrich(_ context.Context, req *enrichv1.EnrichRequest
 		return nil, err
 	}
 	return scriptedResponse, nil
+}
+
+// EnrichSplit is Enrich: the script does not tell them apart.
+func (e *scriptedEnricher) EnrichSplit(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
+	return e.Enrich(ctx, req)
 }
 
 // EnrichBatch answers plugin errors per item, like the plugin does.
@@ -397,14 +404,20 @@ func waitForStatus(t *testing.T, b *testBundle, id string, want store.Status) {
 	}
 }
 
-func TestRunnerOnTheRealPluginPool(t *testing.T) {
-	t.Parallel()
+// startRealPool starts a pool of size real plugin processes, with fault injection
+// (fault_injection.py) when faults is set.
+func startRealPool(t *testing.T, size int, faults bool) *pool.Pool {
+	t.Helper()
 	root, _ := filepath.Abs("..")
+	env := []string{"PATH=" + os.Getenv("PATH")}
+	if faults {
+		env = append(env, "ENRICH_TEST_FAULTS=1")
+	}
 	p, err := pool.New(pool.Config{
-		Size:         1,
+		Size:         size,
 		PythonPath:   filepath.Join(root, ".venv", "bin", "python"),
 		PluginScript: filepath.Join(root, "cloud_run_worker", "plugin_server.py"),
-		Env:          []string{"PATH=" + os.Getenv("PATH")},
+		Env:          env,
 		Logger:       hclog.NewNullLogger(),
 	})
 	if err != nil {
@@ -415,8 +428,68 @@ func TestRunnerOnTheRealPluginPool(t *testing.T) {
 	if err := p.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = p.Stop(ctx) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		_ = p.Stop(ctx)
+	})
+	return p
+}
+
+func TestABatchThatLosesItsProcessChargesOnlyThePoisonJob(t *testing.T) {
+	t.Parallel()
+	p := startRealPool(t, 2, true)
 	b := setup(t)
+	var err error
+	b.runner, err = New(b.store, p, Config{Logger: hclog.NewNullLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	submit := func(candidate, payload string) string {
+		job, _, err := b.store.Submit(ctx, store.SubmitRequest{TenantID: "tenant-alpha", CandidateID: candidate, Payload: json.RawMessage(payload)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return job.ID
+	}
+	var good []string
+	for i := range 5 {
+		good = append(good, submit(fmt.Sprintf("good-%d", i), resumePayload))
+	}
+	poison := submit("poison", `{"resume_text":"Nurse","_fault":"crash"}`)
+	var leases []*store.Lease
+	for range 6 {
+		lease, err := b.store.Lease(ctx)
+		if err != nil || lease == nil {
+			t.Fatalf("lease: %v, %v", lease, err)
+		}
+		leases = append(leases, lease)
+	}
+	b.runner.runBatch(ctx, leases)
+	for _, id := range good {
+		if job := b.job(t, id); job.Status != store.StatusCompleted || job.Attempts != 1 {
+			t.Fatalf("innocent job %s: %s after %d attempts (%s), want completed at its first", id, job.Status, job.Attempts, job.ErrorCode)
+		}
+	}
+	job := b.job(t, poison)
+	if job.Status != store.StatusFailed || job.ErrorCode != CodePythonCrashed {
+		t.Fatalf("poison job: %s %s, want failed for good with %s", job.Status, job.ErrorCode, CodePythonCrashed)
+	}
+	dead, err := b.store.DeadLetters(ctx, "tenant-alpha", 10)
+	if err != nil || len(dead) != 1 || dead[0].ID != poison {
+		t.Fatalf("dead letters = %v (%v), want the poison job alone", dead, err)
+	}
+	if st := p.Status(); st.Restarts["crashed"] != 2 || st.Degraded {
+		t.Fatalf("pool status %+v: want the batch's process and one more, and no crash loop", st)
+	}
+}
+
+func TestRunnerOnTheRealPluginPool(t *testing.T) {
+	t.Parallel()
+	p := startRealPool(t, 1, false)
+	b := setup(t)
+	var err error
 	b.runner, err = New(b.store, p, Config{Logger: hclog.NewNullLogger()})
 	if err != nil {
 		t.Fatal(err)

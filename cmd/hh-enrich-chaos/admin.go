@@ -15,6 +15,10 @@ type poolStatus struct {
 	Degraded bool           `json:"degraded"`
 	Circuit  string         `json:"circuit"`
 	Restarts map[string]int `json:"restarts"`
+	// Processes are the plugin processes, for their calls in flight.
+	Processes []struct {
+		InFlight int `json:"inFlight"`
+	} `json:"processes"`
 }
 
 // adminPool reads GET /admin/pool of the instance at baseURL.

@@ -15,6 +15,9 @@ import (
 const (
 	ScenarioKillStorm    = "kill-storm"
 	ScenarioHungPlugin   = "hung-plugin"
+	ScenarioPoison       = "poison"
+	ScenarioSpinning     = "spinning-plugin"
+	ScenarioServiceKill  = "service-kill"
 	ScenarioInstanceKill = "instance-kill"
 	ScenarioRedis        = "redis-restart"
 	ScenarioEmbed        = "embed"
@@ -24,7 +27,8 @@ const (
 	ScenarioSecurity     = "security"
 )
 
-var allScenarios = []string{ScenarioKillStorm, ScenarioHungPlugin, ScenarioInstanceKill, ScenarioRedis,
+var allScenarios = []string{ScenarioKillStorm, ScenarioHungPlugin, ScenarioPoison, ScenarioSpinning, ScenarioServiceKill,
+	ScenarioInstanceKill, ScenarioRedis,
 	ScenarioEmbed, ScenarioTogether, ScenarioFirestore, ScenarioBadInput, ScenarioSecurity}
 
 // Sizes are the counts and durations of the scenarios. Rates are jobs per second
@@ -38,6 +42,10 @@ type Sizes struct {
 	StormMax    time.Duration // the storm stops when every job ended or after this long
 	HungJobs    int           // jobs flowing while one plugin is SIGSTOPped
 	HungTimeout time.Duration // ENRICH_JOB_TIMEOUT_MS of that run
+
+	// PoisonGood good jobs run beside one poison candidate (crashes its plugin),
+	// beside one spinning call, and through the SIGKILL of a service.
+	PoisonGood int
 
 	Instances        int           // service instances on one Redis
 	InstanceJobs     int           // jobs submitted at once before one instance is SIGKILLed
@@ -72,7 +80,8 @@ var fullSizes = Sizes{
 	Deadline:  3 * time.Minute,
 	StormJobs: 10_000, StormMax: 20 * time.Second,
 	HungJobs: 3000, HungTimeout: 2 * time.Second,
-	Instances: 3, InstanceJobs: 3000, InstanceLease: 3 * time.Second, DefaultLeaseJobs: 2000,
+	PoisonGood: 1000,
+	Instances:  3, InstanceJobs: 3000, InstanceLease: 3 * time.Second, DefaultLeaseJobs: 2000,
 	RedisJobs: 3000, RedisOutage: 3 * time.Second,
 	Embed:           Phases{Rate: 100, Before: time.Second, Fault: 4 * time.Second, After: 7 * time.Second},
 	Together:        Phases{Rate: 40, Before: time.Second, Fault: 4 * time.Second, After: 5 * time.Second},
@@ -86,7 +95,8 @@ var quickSizes = Sizes{
 	Deadline:  90 * time.Second,
 	StormJobs: 3000, StormMax: 3 * time.Second,
 	HungJobs: 1200, HungTimeout: 2 * time.Second,
-	Instances: 2, InstanceJobs: 600, InstanceLease: 3 * time.Second,
+	PoisonGood: 300,
+	Instances:  2, InstanceJobs: 600, InstanceLease: 3 * time.Second,
 	RedisJobs: 800, RedisOutage: 2 * time.Second,
 	Embed:           Phases{Rate: 50, Before: 500 * time.Millisecond, Fault: 2 * time.Second, After: 6 * time.Second},
 	Together:        Phases{Rate: 20, Before: 500 * time.Millisecond, Fault: 2 * time.Second, After: 3 * time.Second},

@@ -150,7 +150,7 @@ func (h *harness) closeStack(scenario string, stack *localstack.Stack, row *Row)
 		row.check("no_plugin_outlives_its_service", false, "plugin processes %v outlived their service (killed now)", orphans)
 	}
 	if leaked := leftoverSocketDirs(tmp); len(leaked) > 0 {
-		row.note("%d plugin socket folders left in TMPDIR by plugins that were killed (SIGKILL skips their cleanup; the host does not remove them)", len(leaked))
+		row.note("%d plugin socket folders left in TMPDIR by plugins that were killed (SIGKILL skips their cleanup; the next start of a service there sweeps them)", len(leaked))
 		for _, dir := range leaked {
 			_ = os.RemoveAll(dir)
 		}

@@ -26,7 +26,7 @@ func TestMainRunsTheSecurityScenarioAgainstARealStack(t *testing.T) {
 	}
 	dir := t.TempDir()
 	serviceBin := filepath.Join(dir, "hh-enrich-svc")
-	if out, err := exec.Command("go", "build", "-o", serviceBin, "../hh-enrich-svc").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "testfaults", "-o", serviceBin, "../hh-enrich-svc").CombinedOutput(); err != nil {
 		t.Fatalf("building the service: %v\n%s", err, out)
 	}
 	out := filepath.Join(dir, "results.json")

@@ -18,6 +18,9 @@ type scenarioFunc func(ctx context.Context, h *harness) []*Row
 var scenarioFuncs = map[string]scenarioFunc{
 	ScenarioKillStorm:    runKillStorm,
 	ScenarioHungPlugin:   runHungPlugin,
+	ScenarioPoison:       runPoison,
+	ScenarioSpinning:     runSpinning,
+	ScenarioServiceKill:  runServiceKill,
 	ScenarioInstanceKill: runInstanceKill,
 	ScenarioRedis:        runRedisRestart,
 	ScenarioEmbed:        runEmbedFaults,

@@ -232,8 +232,11 @@ func optional[I any, P interface{ *T }, T any](p P) I {
 // send it, plus health pings.
 func pluginEnv(host []string, concurrency int) []string {
 	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_",
-		"ENRICH_TEST_FAULTS=", "HTTPS_PROXY=", "https_proxy=", "HTTP_PROXY=", "http_proxy=", "NO_PROXY=", "no_proxy=",
+		"HTTPS_PROXY=", "https_proxy=", "HTTP_PROXY=", "http_proxy=", "NO_PROXY=", "no_proxy=",
 		"SSL_CERT_FILE=", "SSL_CERT_DIR=", "REQUESTS_CA_BUNDLE="}
+	if passTestFaults {
+		keep = append(keep, "ENRICH_TEST_FAULTS=")
+	}
 	env := []string{"PYTHONUNBUFFERED=1", fmt.Sprintf("ENRICH_PLUGIN_THREADS=%d", max(4, concurrency+2))}
 	for _, kv := range host {
 		for _, prefix := range keep {

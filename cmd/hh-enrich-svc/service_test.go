@@ -35,7 +35,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binaryPath = filepath.Join(dir, "hh-enrich-svc")
-	build := exec.Command("go", "build", "-o", binaryPath, ".")
+	// A test build: ENRICH_TEST_FAULTS reaches the plugins (testfaults_on.go).
+	build := exec.Command("go", "build", "-tags", "testfaults", "-o", binaryPath, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		panic("building the service: " + err.Error())

@@ -606,6 +606,10 @@ type DescribeResponse struct {
 	Pid           int32                  `protobuf:"varint,4,opt,name=pid,proto3" json:"pid,omitempty"`
 	RssBytes      int64                  `protobuf:"varint,5,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`
 	JobsServed    int64                  `protobuf:"varint,6,opt,name=jobs_served,json=jobsServed,proto3" json:"jobs_served,omitempty"`
+	// How long one call of this enricher may take at most (for an LLM: every try, wait
+	// and backoff its settings allow). The host replaces a process whose call runs past
+	// it: the call is spinning, and only a kill ends it. 0: no limit of its own.
+	CallLimitMs   int64 `protobuf:"varint,9,opt,name=call_limit_ms,json=callLimitMs,proto3" json:"call_limit_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -682,6 +686,13 @@ func (x *DescribeResponse) GetJobsServed() int64 {
 	return 0
 }
 
+func (x *DescribeResponse) GetCallLimitMs() int64 {
+	if x != nil {
+		return x.CallLimitMs
+	}
+	return 0
+}
+
 var File_enrich_proto protoreflect.FileDescriptor
 
 const file_enrich_proto_rawDesc = "" +
@@ -719,7 +730,7 @@ const file_enrich_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
 	"\tretryable\x18\x03 \x01(\bR\tretryable\x12$\n" +
 	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\"\x11\n" +
-	"\x0fDescribeRequest\"\xca\x01\n" +
+	"\x0fDescribeRequest\"\xee\x01\n" +
 	"\x10DescribeResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x12%\n" +
 	"\x0eprompt_version\x18\x02 \x01(\tR\rpromptVersion\x12\x1a\n" +
@@ -727,7 +738,8 @@ const file_enrich_proto_rawDesc = "" +
 	"\x03pid\x18\x04 \x01(\x05R\x03pid\x12\x1b\n" +
 	"\trss_bytes\x18\x05 \x01(\x03R\brssBytes\x12\x1f\n" +
 	"\vjobs_served\x18\x06 \x01(\x03R\n" +
-	"jobsServed*\xca\x01\n" +
+	"jobsServed\x12\"\n" +
+	"\rcall_limit_ms\x18\t \x01(\x03R\vcallLimitMs*\xca\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REASON_INVALID_CANDIDATE\x10\x01\x12 \n" +
