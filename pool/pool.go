@@ -156,7 +156,8 @@ func (p *Pool) callOnce(ctx context.Context, rpc func(context.Context, *process)
 }
 
 // countsOnPoolCircuit says which final outcomes are systemic failures. Failures
-// that belong to one job (bad input, unparsable LLM output), to the caller
+// that belong to one job (bad input, unparsable LLM output, a request the LLM
+// provider refused for what this candidate holds), to the caller
 // (cancellation, an exhausted pool) or that carry their own wait (rate limits) do
 // not count (REFERENCE W16).
 func countsOnPoolCircuit(err error) bool {
@@ -166,7 +167,8 @@ func countsOnPoolCircuit(err error) bool {
 	var perr *pyplugin.Error
 	if errors.As(err, &perr) {
 		switch perr.Reason {
-		case pyplugin.ReasonInvalidCandidate, pyplugin.ReasonUpstreamBadOutput:
+		case pyplugin.ReasonInvalidCandidate, pyplugin.ReasonUpstreamBadOutput,
+			pyplugin.ReasonUpstreamRejectedInput:
 			return false
 		case pyplugin.ReasonUpstreamRateLimited:
 			// The provider said when to come back: the job waits out its

@@ -99,8 +99,10 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 			errs[i] = err
 		case resp.GetResults()[k].GetError() != nil:
 			errs[i] = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
+			r.addTokenUsage(ctx, a.lease.Job, billed(nil, errs[i]))
 		default:
 			item := resp.GetResults()[k].GetResponse()
+			r.addTokenUsage(ctx, a.lease.Job, billed(item, nil))
 			wg.Go(func() {
 				if errs[i] = r.checkpoint(ctx, a, item); errs[i] == nil {
 					results[i], errs[i] = r.finish(ctx, a, item)

@@ -222,11 +222,12 @@ func optional[I any, P interface{ *T }, T any](p P) I {
 }
 
 // pluginEnv is the plugins' whole environment: what Python needs to run and what the
-// enrichers read, and nothing else of the host's (secrets of other parts stay out).
+// enrichers read, and nothing else of the host's (secrets of other parts stay out:
+// the plugins never talk to Google, so GOOGLE_* and FIRESTORE_* stay with the host).
 // The plugin's gRPC thread pool gets room for every concurrent call the pool may
 // send it, plus health pings.
 func pluginEnv(host []string, concurrency int) []string {
-	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_", "GOOGLE_", "FIRESTORE_",
+	keep := []string{"PATH=", "HOME=", "TMPDIR=", "LANG=", "LC_ALL=", "LOG_LEVEL=", "TOGETHER_",
 		"ENRICH_TEST_FAULTS="}
 	env := []string{"PYTHONUNBUFFERED=1", fmt.Sprintf("ENRICH_PLUGIN_THREADS=%d", max(4, concurrency+2))}
 	for _, kv := range host {
