@@ -20,13 +20,14 @@ var badAnswerKinds = []string{"truncated", "template_echo", "score_85", "score_w
 var badAnswerCodes = map[string]bool{"upstream_bad_output": true, "upstream_rejected_input": true}
 
 // badAnswerKind is what the fake model does with the i-th job: "" answers well.
-// Six jobs of every ten are marked, in a row, so that a breaker counting a
-// candidate's own failures would open many times over.
+// Six jobs of every ten are marked, in a row and with the same kind, so that a
+// breaker counting a candidate's own failures (3 in a row for a process, 5 for
+// the pool by default) would open.
 func badAnswerKind(i int) string {
 	if i%10 >= 6 {
 		return ""
 	}
-	return badAnswerKinds[(i/10+i%10)%len(badAnswerKinds)]
+	return badAnswerKinds[(i/10)%len(badAnswerKinds)]
 }
 
 // markedPayload is the candidate's document with the fake model's marker for
