@@ -16,6 +16,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_UPSTREAM_BAD_OUTPUT: _ClassVar[Reason]
     REASON_TIMEOUT: _ClassVar[Reason]
     REASON_INTERNAL: _ClassVar[Reason]
+    REASON_UPSTREAM_REJECTED_INPUT: _ClassVar[Reason]
 REASON_UNSPECIFIED: Reason
 REASON_INVALID_CANDIDATE: Reason
 REASON_UPSTREAM_RATE_LIMITED: Reason
@@ -23,6 +24,7 @@ REASON_UPSTREAM_UNAVAILABLE: Reason
 REASON_UPSTREAM_BAD_OUTPUT: Reason
 REASON_TIMEOUT: Reason
 REASON_INTERNAL: Reason
+REASON_UPSTREAM_REJECTED_INPUT: Reason
 
 class EnrichRequest(_message.Message):
     __slots__ = ("job_id", "tenant_id", "candidate_id", "candidate_json", "attempt")
@@ -85,16 +87,18 @@ class EnrichBatchResult(_message.Message):
     def __init__(self, response: _Optional[_Union[EnrichResponse, _Mapping]] = ..., error: _Optional[_Union[EnrichError, _Mapping]] = ...) -> None: ...
 
 class EnrichError(_message.Message):
-    __slots__ = ("reason", "message", "retryable", "retry_after_ms")
+    __slots__ = ("reason", "message", "retryable", "retry_after_ms", "token_usage")
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_USAGE_FIELD_NUMBER: _ClassVar[int]
     reason: Reason
     message: str
     retryable: bool
     retry_after_ms: int
-    def __init__(self, reason: _Optional[_Union[Reason, str]] = ..., message: _Optional[str] = ..., retryable: _Optional[bool] = ..., retry_after_ms: _Optional[int] = ...) -> None: ...
+    token_usage: TokenUsage
+    def __init__(self, reason: _Optional[_Union[Reason, str]] = ..., message: _Optional[str] = ..., retryable: _Optional[bool] = ..., retry_after_ms: _Optional[int] = ..., token_usage: _Optional[_Union[TokenUsage, _Mapping]] = ...) -> None: ...
 
 class DescribeRequest(_message.Message):
     __slots__ = ()

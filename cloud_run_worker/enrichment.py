@@ -29,6 +29,9 @@ class EnrichFailure(Exception):
     message: str
     retryable: bool
     retry_after_ms: int = 0
+    # What the provider billed for the calls that failed: set by enrichers that pay per
+    # token, so that a failed job's cost is not lost.
+    token_usage: TokenUsage | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -39,12 +42,15 @@ class EnrichFailure(Exception):
         return enrich_pb2.Reason.Name(self.reason).removeprefix("REASON_").lower()
 
     def to_proto(self) -> enrich_pb2.EnrichError:
-        return enrich_pb2.EnrichError(
+        error = enrich_pb2.EnrichError(
             reason=self.reason,
             message=self.message,
             retryable=self.retryable,
             retry_after_ms=self.retry_after_ms,
         )
+        if self.token_usage is not None:
+            error.token_usage.CopyFrom(self.token_usage.to_proto())
+        return error
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,10 @@ def configure_logging() -> None:
     # Once the host is gone, stderr is a pipe nobody reads: a log line must fail
     # quietly, never end the thread that writes it (the parent watcher, say).
     logging.raiseExceptions = False
-    # httpx logs every request at INFO: one line per LLM call is noise, not news.
-    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
+    # httpx logs every request at INFO (httpcore every step at DEBUG): one line per LLM
+    # call is noise, not news; the Together enricher logs what matters itself.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
 
 
 def python_log_level(name: str) -> int:
@@ -127,9 +129,6 @@ def python_log_level(name: str) -> int:
         "off": logging.CRITICAL + 10,
     }
     return levels.get(name.strip().lower(), logging.INFO)
-    # httpx logs every request at INFO; the Together enricher logs what matters itself.
-    for chatty in ("httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 # The gRPC code sent with each reason. The host reads the EnrichError detail, not
@@ -141,6 +140,7 @@ _GRPC_CODES = {
     enrich_pb2.REASON_UPSTREAM_BAD_OUTPUT: code_pb2.UNKNOWN,
     enrich_pb2.REASON_TIMEOUT: code_pb2.DEADLINE_EXCEEDED,
     enrich_pb2.REASON_INTERNAL: code_pb2.INTERNAL,
+    enrich_pb2.REASON_UPSTREAM_REJECTED_INPUT: code_pb2.INVALID_ARGUMENT,
 }
 
 

@@ -12,7 +12,16 @@ import pytest
 from grpc_status import rpc_status
 
 import enrich_pb2
-from fake_together import GOOD, GOOD_ENRICHMENT, USAGE, FakeTogether, Reply, serve
+from fake_together import (
+    GOOD,
+    GOOD_ENRICHMENT,
+    USAGE,
+    FakeTogether,
+    Reply,
+    rejected,
+    serve,
+    template_echo,
+)
 from test_plugin_server import (
     NURSE,
     PROCESS_TIMEOUT,
@@ -61,10 +70,10 @@ def test_with_a_key_the_plugin_enriches_through_together_and_reports_tokens() ->
             stop_plugin(running)
     assert json.loads(reply.enrichment_json) == GOOD_ENRICHMENT
     assert (reply.enricher, reply.model_version, reply.prompt_version) == (
-        "together", "test/model", "together-v1")
+        "together", "test/model", "together-v2")
     assert reply.token_usage == enrich_pb2.TokenUsage(**USAGE)
     assert (described.enricher, described.model_version, described.prompt_version) == (
-        "together", "test/model", "together-v1")
+        "together", "test/model", "together-v2")
     assert described.jobs_served == 1
     assert fake.received[0].body["model"] == "test/model"
     assert fake.received[0].headers["authorization"] == f"Bearer {API_KEY}"
@@ -167,3 +176,35 @@ def test_a_malformed_together_setting_stops_the_plugin_before_the_handshake() ->
     assert API_KEY not in done.stderr
     for line in done.stderr.splitlines():
         assert {"@level", "@message", "@timestamp"} <= json.loads(line).keys()
+
+
+def test_a_candidate_the_provider_refuses_reaches_the_host_as_rejected_input() -> None:
+    with serve(rejected(400)) as fake:
+        running = start_plugin(together_env(fake))
+        try:
+            with pytest.raises(grpc.RpcError) as raised:
+                enrich(running, NURSE)
+        finally:
+            stop_plugin(running)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    detail = enrich_error(raised)
+    assert detail.reason == enrich_pb2.REASON_UPSTREAM_REJECTED_INPUT
+    assert not detail.retryable
+    assert "context length" in detail.message
+    assert len(fake.received) == 1
+
+
+def test_a_refused_answer_reaches_the_host_with_what_was_wrong_and_its_tokens() -> None:
+    with serve(template_echo()) as fake:
+        running = start_plugin(together_env(fake))
+        try:
+            with pytest.raises(grpc.RpcError) as raised:
+                enrich(running, NURSE)
+        finally:
+            stop_plugin(running)
+    detail = enrich_error(raised)
+    assert detail.reason == enrich_pb2.REASON_UPSTREAM_BAD_OUTPUT
+    assert not detail.retryable
+    assert "the prompt's template" in detail.message
+    assert detail.token_usage.total_tokens == 2 * USAGE["total_tokens"]  # both answers billed
+    assert len(fake.received) == 2

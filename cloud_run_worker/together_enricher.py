@@ -5,13 +5,21 @@ timeout variables, the prompt's schema) and fixes how failures travel: every out
 classified by HTTP status code or exception type, never by message text (W13), into the
 plugin contract's reasons, which the host retries on.
 
-Retries happen here first, because the plugin holds what the host does not: a 429's
-Retry-After and a warm connection. ``TOGETHER_AI_MAX_RETRIES`` more tries follow a 429
-(after Retry-After), a 5xx, a lost connection or a timeout (after 1 s, 2 s … with jitter)
-and an answer that is not the schema (at once: the provider is fine, the sample was bad).
-A wait that would pass the call's deadline, or a Retry-After longer than MAX_WAIT_SECONDS,
-is not slept: the failure goes back with retry_after_ms, and the host, which can park the
-job without holding a process, does the waiting.
+Retries happen here first, because the plugin holds what the host does not: a 429's or
+503's Retry-After and a warm connection. ``TOGETHER_AI_MAX_RETRIES`` more tries follow a 429
+or 503 (after Retry-After), a 5xx, a lost connection or a timeout (after 1 s, 2 s … with
+jitter). A wait that would pass the call's deadline, or a Retry-After longer than
+MAX_WAIT_SECONDS, is not slept: the failure goes back with retry_after_ms, and the host, which
+can park the job without holding a process, does the waiting.
+
+An answer is never retried as it was sent. One cut at max_tokens (``finish_reason: length``)
+gets one more try with twice the room; one that is not the schema (together_output says what
+is wrong) gets one more try that shows the model its answer and the problem. A second failure
+of either kind is final (``upstream_bad_output``, not retryable): the same request would buy
+the same answer again. A request the provider refuses for this one candidate (HTTP 400, 413,
+422: too long for the context, content it will not take) is ``upstream_rejected_input``, not
+retried and no fault of the process. Every answer's token usage, failed ones included, is
+summed onto the result or the failure.
 
 One httpx.Client serves the whole process (its docstring: "It can be shared between
 threads"), so the gRPC server's worker threads share a pool of kept-alive TLS connections.
@@ -20,13 +28,14 @@ threads"), so the gRPC server's worker threads share a pool of kept-alive TLS co
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json
 import logging
 import math
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,11 +46,12 @@ from enrich_pb2 import (
     REASON_TIMEOUT,
     REASON_UPSTREAM_BAD_OUTPUT,
     REASON_UPSTREAM_RATE_LIMITED,
+    REASON_UPSTREAM_REJECTED_INPUT,
     REASON_UPSTREAM_UNAVAILABLE,
 )
 from enrichment import CallLimits, EnrichFailure, Enrichment, TokenUsage
-from together_output import BadOutput, parse_enrichment
-from together_prompt import PROMPT_VERSION, build_messages
+from together_output import JSON_SCHEMA, BadOutput, parse_enrichment
+from together_prompt import PROMPT_VERSION, build_messages, corrective_messages
 
 DEFAULT_BASE_URL = "https://api.together.xyz/v1"
 DEFAULT_MODEL = "Qwen/Qwen2.5-32B-Instruct"
@@ -52,6 +62,15 @@ MAX_WAIT_SECONDS = 10.0
 CALL_LIMIT_SLACK_SECONDS = 5.0
 # A chat answer of 2,048 tokens is a few kB; anything near this is not an answer.
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+# Completion tokens of a first try, and of the one try after an answer cut at that limit.
+MAX_TOKENS = 2048
+MAX_TOKENS_AFTER_LENGTH = 4096
+# A fixed seed: the same candidate gets the same answer, run after run, where the provider
+# honours it.
+SEED = 1234
+# Statuses by which the provider refuses one request for what it holds (too long for the
+# model's context, content it will not take): another candidate would get through.
+REJECTED_INPUT_STATUSES = (400, 413, 422)
 _PROVIDER = "Together AI"
 
 _LOGGER = logging.getLogger("hh_enrich_plugin.together")
@@ -121,6 +140,18 @@ class _Outcome:
     usage: TokenUsage = TokenUsage()
     # A wait the provider asked for must be honoured in full; our own backoff may be cut.
     provider_wait: bool = False
+    # The answer was cut at max_tokens.
+    truncated: bool = False
+    # The answer's text, when it was refused (not JSON, or not the schema).
+    refused_answer: str | None = None
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What one try sends that can change between tries."""
+
+    messages: list[dict[str, str]]
+    max_tokens: int = MAX_TOKENS
 
 
 class _TooSlow(Exception):
@@ -143,6 +174,11 @@ class TogetherEnricher:
         base = httpx.URL(config.base_url)
         if base.scheme not in ("http", "https") or not base.host:
             raise ValueError(f"TOGETHER_AI_BASE_URL must be an http(s) URL, got {base!s}")
+        if base.scheme == "http" and not _is_loopback(base.host):
+            raise ValueError(
+                "TOGETHER_AI_BASE_URL must be https:// (http:// only on a loopback address, "
+                f"where the API key cannot leave the machine), got {base!s}"
+            )
         self._config = config
         self.model_version = config.model
         self._url = f"{config.base_url}/chat/completions"
@@ -180,42 +216,72 @@ class TogetherEnricher:
         """One enrichment, with the retries described in the module docstring.
 
         Raises EnrichFailure: invalid candidate (nothing to assess), upstream rate limited
-        (with retry_after_ms when the provider said), upstream unavailable, timeout,
-        upstream bad output (all retryable) or internal (a refused key, any other 4xx:
-        configuration problems that no retry fixes).
+        (with retry_after_ms when the provider said), upstream unavailable, timeout (all
+        retryable), upstream bad output (an answer cut or refused twice), upstream rejected
+        input (a 400, 413 or 422 for this candidate) or internal (a refused key, any other
+        4xx: configuration problems that no retry fixes). The failure carries the tokens
+        its calls were billed.
         """
-        body = self._request_body(build_messages(candidate))
-        usage, waited, tries = TokenUsage(), 0.0, self._config.max_retries + 1
-        for attempt in range(1, tries + 1):
-            _check_limits(limits)
-            outcome = self._try_once(body, limits, attempt)
+        request = _Request(build_messages(candidate))
+        usage, waited, attempt = TokenUsage(), 0.0, 0
+        retries_left, widened, corrected = self._config.max_retries, False, False
+        while True:
+            attempt += 1
+            try:
+                _check_limits(limits)
+            except EnrichFailure as failure:
+                raise _billed(failure, usage) from None
+            outcome = self._try_once(self._request_body(request), limits, attempt)
             usage += outcome.usage
             if outcome.enrichment is not None:
                 return Enrichment(outcome.enrichment, usage, attempt, round(waited, 3))
             failure = outcome.failure
             assert failure is not None
-            delay = self._retry_delay(outcome, limits) if attempt < tries else None
-            if not failure.retryable or delay is None:
-                raise failure
-            _LOGGER.warning(
-                "together call failed; retrying",
-                extra={"fields": {"reason": failure.reason_name, "attempt": attempt,
-                                  "retry_in_seconds": round(delay, 3), "error": failure.message}},
-            )
+            if outcome.truncated and not widened:
+                widened = True
+                request = replace(request, max_tokens=MAX_TOKENS_AFTER_LENGTH)
+                self._log_retry(failure, attempt, 0.0)
+                continue
+            if outcome.refused_answer is not None and not corrected:
+                corrected = True
+                problem = failure.message.removeprefix(f"{_PROVIDER}: ")
+                messages = corrective_messages(request.messages, outcome.refused_answer, problem)
+                request = replace(request, messages=messages)
+                self._log_retry(failure, attempt, 0.0)
+                continue
+            delay = None
+            if failure.retryable and retries_left > 0:
+                delay = self._retry_delay(outcome, limits)
+            if delay is None:
+                raise _billed(failure, usage)
+            retries_left -= 1
+            self._log_retry(failure, attempt, delay)
             if limits.cancelled.wait(delay):
-                raise failure  # the caller is gone: stop spending tries on it
+                raise _billed(failure, usage)  # the caller is gone: stop spending tries on it
             waited += delay
-        raise AssertionError("unreachable: the last try returns or raises")
 
-    def _request_body(self, messages: list[dict[str, str]]) -> dict[str, Any]:
+    def _log_retry(self, failure: EnrichFailure, attempt: int, delay: float) -> None:
+        _LOGGER.warning(
+            "together call failed; retrying",
+            extra={"fields": {"reason": failure.reason_name, "attempt": attempt,
+                              "retry_in_seconds": round(delay, 3), "error": failure.message}},
+        )
+
+    def _request_body(self, request: _Request) -> dict[str, Any]:
         return {
             "model": self._config.model,
-            "messages": messages,
-            "max_tokens": 2048,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
             "temperature": 0.1,
             "top_p": 0.9,
+            "seed": SEED,
             "stream": False,
-            "response_format": {"type": "json_object"},
+            # Together decodes under a JSON schema: answers outside it cannot be sampled.
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "candidate_enrichment", "strict": True,
+                                "schema": JSON_SCHEMA},
+            },
         }
 
     def _retry_delay(self, outcome: _Outcome, limits: CallLimits) -> float | None:
@@ -240,7 +306,7 @@ class TogetherEnricher:
         except (httpx.RequestError, httpx.InvalidURL, _TooSlow, _TooLarge) as exc:
             return self._transport_outcome(exc, budget, attempt)
         if 200 <= status < 300:
-            return _answer_outcome(raw)
+            return _answer_outcome(raw, body["max_tokens"])
         return self._status_outcome(status, headers, raw, attempt)
 
     def _post(self, body: dict[str, Any], budget: float) -> tuple[int, httpx.Headers, bytes]:
@@ -295,17 +361,20 @@ class TogetherEnricher:
     ) -> _Outcome:
         """Classifies a non-2xx answer by its status code."""
         retry_after = parse_retry_after(headers.get("retry-after"))
+        retry_after_ms = math.ceil(retry_after * 1000) if retry_after else 0
         answered = f"{_PROVIDER} answered HTTP {status}"
         if status == 429:
-            retry_after_ms = math.ceil(retry_after * 1000) if retry_after else 0
             failure = EnrichFailure(REASON_UPSTREAM_RATE_LIMITED, answered, True, retry_after_ms)
         elif status >= 500:
-            failure = EnrichFailure(REASON_UPSTREAM_UNAVAILABLE, answered, True)
+            failure = EnrichFailure(REASON_UPSTREAM_UNAVAILABLE, answered, True, retry_after_ms)
         elif status == 408:
             failure = EnrichFailure(REASON_TIMEOUT, answered, True)
         elif status in (401, 403):
             message = f"{_PROVIDER} refused the API key (HTTP {status}); check TOGETHER_API_KEY"
             failure = EnrichFailure(REASON_INTERNAL, message, False)
+        elif status in REJECTED_INPUT_STATUSES:
+            message = answered + " for this candidate" + self._provider_message(raw)
+            return _Outcome(failure=EnrichFailure(REASON_UPSTREAM_REJECTED_INPUT, message, False))
         else:
             failure = EnrichFailure(REASON_INTERNAL, answered + self._provider_message(raw), False)
         if retry_after is not None:
@@ -325,20 +394,42 @@ class TogetherEnricher:
         return ": " + message.replace(self._config.api_key, "[redacted]")[:300]
 
 
-def _answer_outcome(raw: bytes) -> _Outcome:
-    """A 2xx answer: the chat completion's first choice, parsed into the schema."""
+def _answer_outcome(raw: bytes, max_tokens: int) -> _Outcome:
+    """A 2xx answer: the chat completion's first choice, read into the schema, or why not."""
     try:
         payload = json.loads(raw)
-        content = payload["choices"][0]["message"]["content"]
+        first = payload["choices"][0]
+        content = first["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
         message = f"{_PROVIDER}: the answer is not a chat completion"
         return _Outcome(failure=EnrichFailure(REASON_UPSTREAM_BAD_OUTPUT, message, True))
     usage = TokenUsage.from_api(payload.get("usage"))
+    if first.get("finish_reason") == "length":
+        message = f"{_PROVIDER}: the answer was cut at max_tokens ({max_tokens})"
+        failure = EnrichFailure(REASON_UPSTREAM_BAD_OUTPUT, message, False)
+        return _Outcome(failure=failure, usage=usage, truncated=True)
     try:
         return _Outcome(enrichment=parse_enrichment(content), usage=usage)
     except BadOutput as exc:
-        failure = EnrichFailure(REASON_UPSTREAM_BAD_OUTPUT, f"{_PROVIDER}: {exc}", True)
-        return _Outcome(failure=failure, usage=usage)
+        failure = EnrichFailure(REASON_UPSTREAM_BAD_OUTPUT, f"{_PROVIDER}: {exc}", False)
+        answer = content if isinstance(content, str) else json.dumps(content)
+        return _Outcome(failure=failure, usage=usage, refused_answer=answer)
+
+
+def _billed(failure: EnrichFailure, usage: TokenUsage) -> EnrichFailure:
+    """The failure, with the tokens its calls were billed when there were any."""
+    if usage != TokenUsage():
+        failure.token_usage = usage
+    return failure
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_limits(limits: CallLimits) -> None:

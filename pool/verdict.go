@@ -34,6 +34,8 @@ var poolVerdicts = map[pyplugin.Reason]Verdict{
 	pyplugin.ReasonInvalidCandidate:  NoVerdict,
 	pyplugin.ReasonUpstreamBadOutput: NoVerdict,
 	pyplugin.ReasonInternal:          NoVerdict,
+	// The provider refused this candidate's request (400, 413, 422, context length).
+	pyplugin.ReasonUpstreamRejectedInput: NoVerdict,
 	// The provider said when to come back: the job waits out its Retry-After in the
 	// store. Opening the circuit would stop every tenant for the whole cooldown.
 	pyplugin.ReasonUpstreamRateLimited: NoVerdict,

@@ -28,15 +28,20 @@ const (
 	ReasonUpstreamBadOutput   Reason = "upstream_bad_output"
 	ReasonTimeout             Reason = "timeout"
 	ReasonInternal            Reason = "internal"
+	// ReasonUpstreamRejectedInput: the LLM provider refused this one candidate's
+	// request (HTTP 400, 413, 422). Not retryable, and no fault of the process or
+	// of the provider, so it counts on no breaker.
+	ReasonUpstreamRejectedInput Reason = "upstream_rejected_input"
 )
 
 var reasonsByProto = map[enrichv1.Reason]Reason{
-	enrichv1.Reason_REASON_INVALID_CANDIDATE:     ReasonInvalidCandidate,
-	enrichv1.Reason_REASON_UPSTREAM_RATE_LIMITED: ReasonUpstreamRateLimited,
-	enrichv1.Reason_REASON_UPSTREAM_UNAVAILABLE:  ReasonUpstreamUnavailable,
-	enrichv1.Reason_REASON_UPSTREAM_BAD_OUTPUT:   ReasonUpstreamBadOutput,
-	enrichv1.Reason_REASON_TIMEOUT:               ReasonTimeout,
-	enrichv1.Reason_REASON_INTERNAL:              ReasonInternal,
+	enrichv1.Reason_REASON_INVALID_CANDIDATE:       ReasonInvalidCandidate,
+	enrichv1.Reason_REASON_UPSTREAM_RATE_LIMITED:   ReasonUpstreamRateLimited,
+	enrichv1.Reason_REASON_UPSTREAM_UNAVAILABLE:    ReasonUpstreamUnavailable,
+	enrichv1.Reason_REASON_UPSTREAM_BAD_OUTPUT:     ReasonUpstreamBadOutput,
+	enrichv1.Reason_REASON_TIMEOUT:                 ReasonTimeout,
+	enrichv1.Reason_REASON_INTERNAL:                ReasonInternal,
+	enrichv1.Reason_REASON_UPSTREAM_REJECTED_INPUT: ReasonUpstreamRejectedInput,
 }
 
 // Error is an enrichment the plugin (or the call's deadline) failed, with whether a
@@ -50,6 +55,9 @@ type Error struct {
 	// answered (as opposed to the plugin reporting a timeout of its own upstream):
 	// the process may be stuck on the call.
 	DeadlinePassed bool
+	// TokenUsage is what the provider billed for the failed call (nil when nothing):
+	// a refused or truncated answer costs as much as a good one.
+	TokenUsage *enrichv1.TokenUsage
 }
 
 func (e *Error) Error() string {
@@ -67,6 +75,7 @@ func ErrorFromProto(pe *enrichv1.EnrichError) *Error {
 		Message:    pe.GetMessage(),
 		Retryable:  pe.GetRetryable(),
 		RetryAfter: time.Duration(pe.GetRetryAfterMs()) * time.Millisecond,
+		TokenUsage: pe.GetTokenUsage(),
 	}
 }
 

@@ -48,6 +48,9 @@ func TestFromStatus(t *testing.T) {
 		{"ExpiredContextIsTheCallsDeadline", expired, status.Error(codes.DeadlineExceeded, "context deadline exceeded"),
 			ReasonTimeout, true, true, false},
 		{"UnavailableMeansTheProcessIsGone", live, status.Error(codes.Unavailable, "connection refused"), "", false, false, true},
+		{"RejectedInputIsItsOwnNonRetryableReason", live,
+			withDetail(codes.InvalidArgument, &enrichv1.EnrichError{Reason: enrichv1.Reason_REASON_UPSTREAM_REJECTED_INPUT}),
+			ReasonUpstreamRejectedInput, false, false, false},
 		{"UnknownCodeIsInternal", live, status.Error(codes.DataLoss, "boom"), ReasonInternal, false, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +72,13 @@ func TestFromStatus(t *testing.T) {
 		var perr *Error
 		if got := fromStatus(cancelled, status.Error(codes.Canceled, "canceled")); errors.As(got, &perr) || !errors.Is(got, context.Canceled) {
 			t.Fatalf("got %v, want context.Canceled", got)
+		}
+	})
+	t.Run("TokenUsageOfTheFailedCallIsKept", func(t *testing.T) {
+		got := ErrorFromProto(&enrichv1.EnrichError{Reason: enrichv1.Reason_REASON_UPSTREAM_BAD_OUTPUT,
+			TokenUsage: &enrichv1.TokenUsage{PromptTokens: 1800, CompletionTokens: 800, TotalTokens: 2600}})
+		if got.TokenUsage.GetTotalTokens() != 2600 || got.TokenUsage.GetPromptTokens() != 1800 {
+			t.Fatalf("TokenUsage = %v", got.TokenUsage)
 		}
 	})
 	t.Run("RetryAfterIsKept", func(t *testing.T) {

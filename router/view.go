@@ -9,27 +9,29 @@ import (
 // jobView is a job as clients see it: REFERENCE §3's record fields, minus internals
 // such as the dedupe key (W8), plus the error code the reference never stored (W17).
 type jobView struct {
-	JobID               string          `json:"jobId"`
-	TenantID            string          `json:"tenantId"`
-	CandidateID         string          `json:"candidateId"`
-	CandidateDocumentID string          `json:"candidateDocumentId"`
-	Status              store.Status    `json:"status"`
-	CreatedAt           string          `json:"createdAt"`
-	UpdatedAt           string          `json:"updatedAt"`
-	CorrelationID       string          `json:"correlationId,omitempty"`
-	Priority            int             `json:"priority"`
-	AttemptCount        int             `json:"attemptCount"`
-	Error               string          `json:"error,omitempty"`
-	ErrorCode           string          `json:"errorCode,omitempty"`
-	Retried             bool            `json:"retried,omitempty"`
-	Result              json.RawMessage `json:"result,omitempty"`
+	JobID               string       `json:"jobId"`
+	TenantID            string       `json:"tenantId"`
+	CandidateID         string       `json:"candidateId"`
+	CandidateDocumentID string       `json:"candidateDocumentId"`
+	Status              store.Status `json:"status"`
+	CreatedAt           string       `json:"createdAt"`
+	UpdatedAt           string       `json:"updatedAt"`
+	CorrelationID       string       `json:"correlationId,omitempty"`
+	Priority            int          `json:"priority"`
+	AttemptCount        int          `json:"attemptCount"`
+	Error               string       `json:"error,omitempty"`
+	ErrorCode           string       `json:"errorCode,omitempty"`
+	Retried             bool         `json:"retried,omitempty"`
+	// TokenUsage sums every attempt's LLM tokens; absent when nothing was billed.
+	TokenUsage *store.TokenUsage `json:"tokenUsage,omitempty"`
+	Result     json.RawMessage   `json:"result,omitempty"`
 }
 
 // timeLayout is ISO-8601 UTC with milliseconds, as the reference's clients parse it.
 const timeLayout = "2006-01-02T15:04:05.000Z"
 
 func newJobView(j *store.Job) jobView {
-	return jobView{
+	v := jobView{
 		JobID:               j.ID,
 		TenantID:            j.TenantID,
 		CandidateID:         j.CandidateID,
@@ -45,4 +47,9 @@ func newJobView(j *store.Job) jobView {
 		Retried:             j.Retried,
 		Result:              j.Result,
 	}
+	if !j.TokenUsage.IsZero() {
+		usage := j.TokenUsage
+		v.TokenUsage = &usage
+	}
+	return v
 }

@@ -62,6 +62,8 @@ type Job struct {
 	// Checkpoint is what an earlier attempt saved with SaveCheckpoint (the worker's
 	// enrichment), nil if none.
 	Checkpoint json.RawMessage
+	// TokenUsage sums what the LLM billed for every attempt (AddTokenUsage).
+	TokenUsage TokenUsage
 }
 
 // SubmitRequest asks for a job.

@@ -93,8 +93,10 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 		i := index[k]
 		if itemErrs[k] != nil {
 			errs[i] = itemErrs[k]
+			r.addTokenUsage(ctx, a.lease.Job, billed(nil, errs[i]))
 			continue
 		}
+		r.addTokenUsage(ctx, a.lease.Job, billed(items[k], nil))
 		wg.Go(func() {
 			if errs[i] = r.checkpoint(ctx, a, items[k]); errs[i] == nil {
 				results[i], errs[i] = r.finish(ctx, a, items[k])

@@ -135,6 +135,7 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 		callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
 		resp, err = r.enricher.Enrich(callCtx, a.request)
 		cancel()
+		r.addTokenUsage(ctx, a.lease.Job, billed(resp, err))
 		if err != nil {
 			return nil, err
 		}

@@ -40,6 +40,7 @@ type Store interface {
 	Fail(ctx context.Context, l *store.Lease, jerr store.JobError) (requeued bool, err error)
 	Release(ctx context.Context, l *store.Lease) error
 	SaveCheckpoint(ctx context.Context, l *store.Lease, checkpoint json.RawMessage) error
+	AddTokenUsage(ctx context.Context, jobID string, u store.TokenUsage) error
 }
 
 // Enricher is what a Runner needs of the plugin pool (*pool.Pool).

@@ -22,6 +22,7 @@ const (
 	ScenarioRedis        = "redis-restart"
 	ScenarioEmbed        = "embed"
 	ScenarioTogether     = "together-429"
+	ScenarioBadAnswers   = "together-bad-answers"
 	ScenarioFirestore    = "firestore"
 	ScenarioBadInput     = "bad-input"
 	ScenarioSecurity     = "security"
@@ -29,7 +30,7 @@ const (
 
 var allScenarios = []string{ScenarioKillStorm, ScenarioHungPlugin, ScenarioPoison, ScenarioSpinning, ScenarioServiceKill,
 	ScenarioInstanceKill, ScenarioRedis,
-	ScenarioEmbed, ScenarioTogether, ScenarioFirestore, ScenarioBadInput, ScenarioSecurity}
+	ScenarioEmbed, ScenarioTogether, ScenarioBadAnswers, ScenarioFirestore, ScenarioBadInput, ScenarioSecurity}
 
 // Sizes are the counts and durations of the scenarios. Rates are jobs per second
 // of an open-loop submitter; Before, Fault and After are how long it submits

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -37,6 +38,9 @@ type loadGen struct {
 	prefix  string
 	clients []*localstack.Client // any that answers will do: instances may be killed
 	next    atomic.Int64
+
+	// payload, when set, is the i-th job's payload instead of its candidate's document.
+	payload func(i int, c localstack.Candidate) json.RawMessage
 
 	mu      sync.Mutex
 	jobs    []tracked
@@ -78,7 +82,11 @@ func (l *loadGen) submitOne(ctx context.Context, client *localstack.Client) {
 	i := int(l.next.Add(1) - 1)
 	cand := l.h.candidate(i)
 	id := fmt.Sprintf("%s-%d", l.prefix, i)
-	job, status, err := client.Submit(ctx, cand.Tenant, localstack.SubmitBody{CandidateID: id, Payload: cand.Doc})
+	doc := cand.Doc
+	if l.payload != nil {
+		doc = l.payload(i, cand)
+	}
+	job, status, err := client.Submit(ctx, cand.Tenant, localstack.SubmitBody{CandidateID: id, Payload: doc})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {

@@ -10,6 +10,8 @@
 //   - redis-restart: redis-server (append-only) SIGKILLed and started again;
 //   - embed: hh-embed-svc down, answering 500, and slower than its timeout;
 //   - together-429: the LLM provider answering 429 with Retry-After for a while;
+//   - together-bad-answers: the model answering some candidates badly (cut at
+//     max_tokens, its template echoed, a score of 85, injected tags, a 400 or 413);
 //   - firestore: the Firestore emulator killed and started again;
 //   - bad-input: the router's fuzz targets, then malformed and oversized requests
 //     against the binary;

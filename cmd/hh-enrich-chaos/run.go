@@ -25,6 +25,7 @@ var scenarioFuncs = map[string]scenarioFunc{
 	ScenarioRedis:        runRedisRestart,
 	ScenarioEmbed:        runEmbedFaults,
 	ScenarioTogether:     runTogetherStorm,
+	ScenarioBadAnswers:   runTogetherBadAnswers,
 	ScenarioFirestore:    runFirestoreOutage,
 	ScenarioBadInput:     runBadInput,
 	ScenarioSecurity:     runSecurity,

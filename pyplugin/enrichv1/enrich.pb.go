@@ -45,6 +45,10 @@ const (
 	Reason_REASON_TIMEOUT Reason = 5
 	// A bug in the plugin. Not retryable.
 	Reason_REASON_INTERNAL Reason = 6
+	// The LLM provider refused this one candidate's request (HTTP 400, 413, 422:
+	// too long for the model's context, content it will not take). Not retryable,
+	// and no fault of the process or the provider: it counts on no breaker.
+	Reason_REASON_UPSTREAM_REJECTED_INPUT Reason = 7
 )
 
 // Enum value maps for Reason.
@@ -57,15 +61,17 @@ var (
 		4: "REASON_UPSTREAM_BAD_OUTPUT",
 		5: "REASON_TIMEOUT",
 		6: "REASON_INTERNAL",
+		7: "REASON_UPSTREAM_REJECTED_INPUT",
 	}
 	Reason_value = map[string]int32{
-		"REASON_UNSPECIFIED":           0,
-		"REASON_INVALID_CANDIDATE":     1,
-		"REASON_UPSTREAM_RATE_LIMITED": 2,
-		"REASON_UPSTREAM_UNAVAILABLE":  3,
-		"REASON_UPSTREAM_BAD_OUTPUT":   4,
-		"REASON_TIMEOUT":               5,
-		"REASON_INTERNAL":              6,
+		"REASON_UNSPECIFIED":             0,
+		"REASON_INVALID_CANDIDATE":       1,
+		"REASON_UPSTREAM_RATE_LIMITED":   2,
+		"REASON_UPSTREAM_UNAVAILABLE":    3,
+		"REASON_UPSTREAM_BAD_OUTPUT":     4,
+		"REASON_TIMEOUT":                 5,
+		"REASON_INTERNAL":                6,
+		"REASON_UPSTREAM_REJECTED_INPUT": 7,
 	}
 )
 
@@ -499,7 +505,10 @@ type EnrichError struct {
 	Message   string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
 	Retryable bool                   `protobuf:"varint,3,opt,name=retryable,proto3" json:"retryable,omitempty"`
 	// Set with REASON_UPSTREAM_RATE_LIMITED when the provider said how long to wait.
-	RetryAfterMs  int64 `protobuf:"varint,4,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	RetryAfterMs int64 `protobuf:"varint,4,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	// Tokens the provider billed for the failed call, summed over every answer it
+	// paid for (a truncated or refused answer costs as much as a good one).
+	TokenUsage    *TokenUsage `protobuf:"bytes,5,opt,name=token_usage,json=tokenUsage,proto3" json:"token_usage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -560,6 +569,13 @@ func (x *EnrichError) GetRetryAfterMs() int64 {
 		return x.RetryAfterMs
 	}
 	return 0
+}
+
+func (x *EnrichError) GetTokenUsage() *TokenUsage {
+	if x != nil {
+		return x.TokenUsage
+	}
+	return nil
 }
 
 type DescribeRequest struct {
@@ -724,12 +740,14 @@ const file_enrich_proto_rawDesc = "" +
 	"\x11EnrichBatchResult\x12:\n" +
 	"\bresponse\x18\x01 \x01(\v2\x1c.hh.enrich.v1.EnrichResponseH\x00R\bresponse\x121\n" +
 	"\x05error\x18\x02 \x01(\v2\x19.hh.enrich.v1.EnrichErrorH\x00R\x05errorB\t\n" +
-	"\aoutcome\"\x99\x01\n" +
+	"\aoutcome\"\xd4\x01\n" +
 	"\vEnrichError\x12,\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x14.hh.enrich.v1.ReasonR\x06reason\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
 	"\tretryable\x18\x03 \x01(\bR\tretryable\x12$\n" +
-	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\"\x11\n" +
+	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\x129\n" +
+	"\vtoken_usage\x18\x05 \x01(\v2\x18.hh.enrich.v1.TokenUsageR\n" +
+	"tokenUsage\"\x11\n" +
 	"\x0fDescribeRequest\"\xee\x01\n" +
 	"\x10DescribeResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x12%\n" +
@@ -739,7 +757,7 @@ const file_enrich_proto_rawDesc = "" +
 	"\trss_bytes\x18\x05 \x01(\x03R\brssBytes\x12\x1f\n" +
 	"\vjobs_served\x18\x06 \x01(\x03R\n" +
 	"jobsServed\x12\"\n" +
-	"\rcall_limit_ms\x18\t \x01(\x03R\vcallLimitMs*\xca\x01\n" +
+	"\rcall_limit_ms\x18\t \x01(\x03R\vcallLimitMs*\xee\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REASON_INVALID_CANDIDATE\x10\x01\x12 \n" +
@@ -747,7 +765,8 @@ const file_enrich_proto_rawDesc = "" +
 	"\x1bREASON_UPSTREAM_UNAVAILABLE\x10\x03\x12\x1e\n" +
 	"\x1aREASON_UPSTREAM_BAD_OUTPUT\x10\x04\x12\x12\n" +
 	"\x0eREASON_TIMEOUT\x10\x05\x12\x13\n" +
-	"\x0fREASON_INTERNAL\x10\x062\xee\x01\n" +
+	"\x0fREASON_INTERNAL\x10\x06\x12\"\n" +
+	"\x1eREASON_UPSTREAM_REJECTED_INPUT\x10\a2\xee\x01\n" +
 	"\bEnricher\x12C\n" +
 	"\x06Enrich\x12\x1b.hh.enrich.v1.EnrichRequest\x1a\x1c.hh.enrich.v1.EnrichResponse\x12R\n" +
 	"\vEnrichBatch\x12 .hh.enrich.v1.EnrichBatchRequest\x1a!.hh.enrich.v1.EnrichBatchResponse\x12I\n" +
@@ -780,23 +799,24 @@ var file_enrich_proto_goTypes = []any{
 	(*DescribeResponse)(nil),    // 9: hh.enrich.v1.DescribeResponse
 }
 var file_enrich_proto_depIdxs = []int32{
-	3, // 0: hh.enrich.v1.EnrichResponse.token_usage:type_name -> hh.enrich.v1.TokenUsage
-	1, // 1: hh.enrich.v1.EnrichBatchRequest.items:type_name -> hh.enrich.v1.EnrichRequest
-	6, // 2: hh.enrich.v1.EnrichBatchResponse.results:type_name -> hh.enrich.v1.EnrichBatchResult
-	2, // 3: hh.enrich.v1.EnrichBatchResult.response:type_name -> hh.enrich.v1.EnrichResponse
-	7, // 4: hh.enrich.v1.EnrichBatchResult.error:type_name -> hh.enrich.v1.EnrichError
-	0, // 5: hh.enrich.v1.EnrichError.reason:type_name -> hh.enrich.v1.Reason
-	1, // 6: hh.enrich.v1.Enricher.Enrich:input_type -> hh.enrich.v1.EnrichRequest
-	4, // 7: hh.enrich.v1.Enricher.EnrichBatch:input_type -> hh.enrich.v1.EnrichBatchRequest
-	8, // 8: hh.enrich.v1.Enricher.Describe:input_type -> hh.enrich.v1.DescribeRequest
-	2, // 9: hh.enrich.v1.Enricher.Enrich:output_type -> hh.enrich.v1.EnrichResponse
-	5, // 10: hh.enrich.v1.Enricher.EnrichBatch:output_type -> hh.enrich.v1.EnrichBatchResponse
-	9, // 11: hh.enrich.v1.Enricher.Describe:output_type -> hh.enrich.v1.DescribeResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	3,  // 0: hh.enrich.v1.EnrichResponse.token_usage:type_name -> hh.enrich.v1.TokenUsage
+	1,  // 1: hh.enrich.v1.EnrichBatchRequest.items:type_name -> hh.enrich.v1.EnrichRequest
+	6,  // 2: hh.enrich.v1.EnrichBatchResponse.results:type_name -> hh.enrich.v1.EnrichBatchResult
+	2,  // 3: hh.enrich.v1.EnrichBatchResult.response:type_name -> hh.enrich.v1.EnrichResponse
+	7,  // 4: hh.enrich.v1.EnrichBatchResult.error:type_name -> hh.enrich.v1.EnrichError
+	0,  // 5: hh.enrich.v1.EnrichError.reason:type_name -> hh.enrich.v1.Reason
+	3,  // 6: hh.enrich.v1.EnrichError.token_usage:type_name -> hh.enrich.v1.TokenUsage
+	1,  // 7: hh.enrich.v1.Enricher.Enrich:input_type -> hh.enrich.v1.EnrichRequest
+	4,  // 8: hh.enrich.v1.Enricher.EnrichBatch:input_type -> hh.enrich.v1.EnrichBatchRequest
+	8,  // 9: hh.enrich.v1.Enricher.Describe:input_type -> hh.enrich.v1.DescribeRequest
+	2,  // 10: hh.enrich.v1.Enricher.Enrich:output_type -> hh.enrich.v1.EnrichResponse
+	5,  // 11: hh.enrich.v1.Enricher.EnrichBatch:output_type -> hh.enrich.v1.EnrichBatchResponse
+	9,  // 12: hh.enrich.v1.Enricher.Describe:output_type -> hh.enrich.v1.DescribeResponse
+	10, // [10:13] is the sub-list for method output_type
+	7,  // [7:10] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_enrich_proto_init() }

@@ -1,12 +1,15 @@
 """Runs cloud_run_worker's FakeTogether as a process, for the Go harnesses (package
 localstack): Together AI's chat completions protocol on a loopback port, healthy until
-told to storm.
+told to storm. A candidate whose text holds a ``[[fake:<kind>]]`` marker always gets that
+kind of bad answer (fake_together.by_marker: cut at max_tokens, the template echoed, a
+score of 85, injected tags, a 400 for its length …), counted as "misbehaved".
 
 It prints its base URL as the first line on stdout, then reads one command a line on
 stdin and answers each with one line:
 
   storm <seconds> <retry_after>   answer 429 with that Retry-After for that long  -> ok
-  stats                           -> {"requests": n, "rate_limited": n, "ok": n}
+  stats                           -> {"requests": n, "rate_limited": n, "ok": n,
+                                      "misbehaved": n}
 
 End of stdin stops it. Run with cloud_run_worker on PYTHONPATH.
 """
@@ -17,7 +20,7 @@ import json
 import sys
 import time
 
-from fake_together import GOOD, FakeTogether, Received, Reply
+from fake_together import GOOD, FakeTogether, Received, Reply, by_marker
 
 RATE_LIMITED_BODY = {"error": {"message": "rate limit exceeded", "type": "rate_limit_exceeded"}}
 
@@ -29,7 +32,7 @@ class StormyTogether(FakeTogether):
         super().__init__([GOOD])
         self._storm_until = 0.0
         self._retry_after = "1"
-        self.counts = {"requests": 0, "rate_limited": 0, "ok": 0}
+        self.counts = {"requests": 0, "rate_limited": 0, "ok": 0, "misbehaved": 0}
 
     def storm(self, seconds: float, retry_after: str) -> None:
         with self._lock:
@@ -50,8 +53,9 @@ class StormyTogether(FakeTogether):
                 self.counts["rate_limited"] += 1
                 headers = {"Retry-After": self._retry_after}
                 return Reply(429, body=RATE_LIMITED_BODY, headers=headers), count
-            self.counts["ok"] += 1
-            return GOOD, count
+            reply = by_marker(received)
+            self.counts["ok" if reply is GOOD else "misbehaved"] += 1
+            return reply, count
 
 
 def main() -> int:

@@ -39,6 +39,8 @@ type TogetherStats struct {
 	Requests    int `json:"requests"`
 	RateLimited int `json:"rate_limited"`
 	OK          int `json:"ok"`
+	// Misbehaved counts the bad answers given to candidates marked [[fake:<kind>]].
+	Misbehaved int `json:"misbehaved"`
 }
 
 // StartFakeTogether runs the fake with pythonBin (the venv's interpreter) and
