@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/headhunter/hh-enrich-svc/embed"
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
 	"github.com/headhunter/hh-enrich-svc/store/firestore"
@@ -187,10 +188,19 @@ func (r *Runner) upsertEmbedding(ctx context.Context, job *store.Job, snapshot m
 		r.log.Warn("embedding upsert failed; the job completes without it", "job_id", job.ID,
 			"category", outcome.ErrorCategory, "attempts", outcome.Attempts, "error", err)
 		r.cfg.Metrics.EmbedOutcome("failed", string(outcome.ErrorCategory))
+		r.cfg.Metrics.Log(metrics.LogEmbeddingFailure, "job_id", job.ID, "tenant_id", job.TenantID,
+			"category", outcome.ErrorCategory, "attempts", outcome.Attempts, "duration_ms", millis(outcome.Duration))
 	case outcome.Upserted:
 		r.cfg.Metrics.EmbedOutcome("upserted", "")
+		r.cfg.Metrics.Log(metrics.LogEmbeddingSuccess, "job_id", job.ID, "tenant_id", job.TenantID,
+			"attempts", outcome.Attempts, "duration_ms", millis(outcome.Duration))
 	default:
 		r.cfg.Metrics.EmbedOutcome("skipped", string(outcome.SkipReason))
+	}
+	// The original's health.embed: written when the embed breaker opens or closes
+	// (Health writes only changes).
+	if s, ok := r.cfg.Embedder.(interface{ State() string }); ok {
+		r.cfg.Metrics.Health(metrics.LogHealthEmbed, s.State() != embed.StateOpen)
 	}
 	return outcome
 }
