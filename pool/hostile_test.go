@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,4 +318,55 @@ func TestSupervisor(t *testing.T) {
 			t.Fatal("no jitter")
 		}
 	})
+}
+
+func TestPluginsOutliveTheThreadThatStartedThem(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, 1).withDefaults()
+	type startResult struct {
+		tid  int
+		proc *process
+		err  error
+	}
+	var res startResult
+	for res.tid == 0 {
+		started := make(chan startResult, 1)
+		hold := make(chan struct{})
+		defer close(hold)
+		go func() {
+			// Locked and never unlocked: Go ends this thread when the goroutine
+			// returns, which fires the parent-death signal of any child forked from
+			// it. Except the main thread, which Go never ends: hold it and try again.
+			runtime.LockOSThread()
+			if unix.Gettid() == unix.Getpid() {
+				started <- startResult{}
+				<-hold
+				runtime.UnlockOSThread()
+				return
+			}
+			proc, err := startProcess(cfg, 0, cfg.Logger)
+			started <- startResult{unix.Gettid(), proc, err}
+		}()
+		res = <-started
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	defer res.proc.kill()
+	eventually(t, "the starting thread has ended", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", res.tid))
+		return errors.Is(err, os.ErrNotExist)
+	})
+	fd, err := unix.PidfdOpen(res.proc.pid, 0)
+	if err != nil {
+		t.Fatalf("the plugin died with the thread that started it: %v", err)
+	}
+	defer unix.Close(fd)
+	// A parent-death SIGKILL would already be on its way: give it half a second.
+	if n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 500); n != 0 {
+		t.Fatal("the plugin died with the thread that started it")
+	}
+	if err := res.proc.ping(testCtx(t), time.Second); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
 }
