@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,17 +110,29 @@ func TestNoPluginOutlivesAHostKilledWithCallsInFlight(t *testing.T) {
 	_ = host.Wait()
 	killed := time.Now()
 	for _, fd := range pidfds {
-		left := time.Until(killed.Add(orphanBound))
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, int(max(left, 0).Milliseconds()))
-		for errors.Is(err, unix.EINTR) {
-			n, err = unix.Poll(fds, int(max(time.Until(killed.Add(orphanBound)), 0).Milliseconds()))
-		}
-		if err != nil || n != 1 {
-			t.Fatalf("a plugin was still alive %s after its host was SIGKILLed (poll: %d, %v)", orphanBound, n, err)
+		if exited, err := pidfdExitsWithin(fd, time.Until(killed.Add(orphanBound))); !exited {
+			t.Fatalf("a plugin was still alive %s after its host was SIGKILLed (%v)", orphanBound, err)
 		}
 	}
 	t.Logf("both plugins gone %s after the host's SIGKILL", time.Since(killed).Round(time.Millisecond))
+}
+
+// pidfdExitsWithin waits up to d for the process behind pidfd to exit, and reports
+// whether it did. Signals to this process (the Go runtime's own) do not cut it short.
+func pidfdExitsWithin(pidfd int, d time.Duration) (bool, error) {
+	deadline := time.Now().Add(d)
+	for {
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0).Milliseconds()))
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return false, err
+		default:
+			return n == 1, nil
+		}
+	}
 }
 
 func TestPoisonCandidates(t *testing.T) {
@@ -317,4 +330,55 @@ func TestSupervisor(t *testing.T) {
 			t.Fatal("no jitter")
 		}
 	})
+}
+
+func TestPluginsOutliveTheThreadThatStartedThem(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, 1).withDefaults()
+	type startResult struct {
+		tid  int
+		proc *process
+		err  error
+	}
+	var res startResult
+	for res.tid == 0 {
+		started := make(chan startResult, 1)
+		hold := make(chan struct{})
+		defer close(hold)
+		go func() {
+			// Locked and never unlocked: Go ends this thread when the goroutine
+			// returns, which fires the parent-death signal of any child forked from
+			// it. Except the main thread, which Go never ends: hold it and try again.
+			runtime.LockOSThread()
+			if unix.Gettid() == unix.Getpid() {
+				started <- startResult{}
+				<-hold
+				runtime.UnlockOSThread()
+				return
+			}
+			proc, err := startProcess(cfg, 0, cfg.Logger)
+			started <- startResult{unix.Gettid(), proc, err}
+		}()
+		res = <-started
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	defer res.proc.kill()
+	eventually(t, "the starting thread has ended", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", res.tid))
+		return errors.Is(err, os.ErrNotExist)
+	})
+	fd, err := unix.PidfdOpen(res.proc.pid, 0)
+	if err != nil {
+		t.Fatalf("the plugin died with the thread that started it: %v", err)
+	}
+	defer unix.Close(fd)
+	// A parent-death SIGKILL would already be on its way: give it half a second.
+	if exited, err := pidfdExitsWithin(fd, 500*time.Millisecond); exited || err != nil {
+		t.Fatalf("the plugin died with the thread that started it (%v)", err)
+	}
+	if err := res.proc.ping(testCtx(t), time.Second); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
 }

@@ -196,6 +196,8 @@ func (p *Pool) restartSlot(slot int, delay time.Duration, then func(), done ...c
 		p.mu.Lock()
 		delay = max(backoff, p.noteCrashLocked())
 		p.mu.Unlock()
+		// A start that failed after the plugin made its socket folder leaves it behind.
+		sweepStaleSocketDirs(socketParentDir(p.cfg.Env))
 		p.log.Error("plugin restart failed", "id", slot, "error", err, "retry_in", delay)
 		backoff = min(2*backoff, p.cfg.RestartBackoffMax)
 	}

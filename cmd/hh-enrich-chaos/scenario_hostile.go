@@ -49,7 +49,14 @@ func (h *harness) watchReady(ctx context.Context, baseURL string) (*readyTimelin
 			pause(ctx, timelineEvery)
 		}
 	}()
-	return tl, func() { cancel(); <-done }
+	return tl, func() {
+		cancel()
+		<-done
+		// One last look, so the timeline ends with the state the scenario ended in.
+		if st, err := h.adminPool(context.WithoutCancel(ctx), baseURL); err == nil {
+			tl.record(st)
+		}
+	}
 }
 
 func (tl *readyTimeline) record(st *poolStatus) {
