@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -160,4 +161,28 @@ func TestFinishedJobsKeepOnlyWhatIsRead(t *testing.T) {
 			}
 		})
 	})
+}
+
+// redisReply is an error reply as go-redis returns it.
+type redisReply string
+
+func (e redisReply) Error() string { return string(e) }
+func (redisReply) RedisError()     {}
+
+func TestTransientRedisRepliesAreUnavailable(t *testing.T) {
+	t.Parallel()
+	for reply, want := range map[string]bool{
+		"LOADING Redis is loading the dataset in memory":                    true,
+		"CLUSTERDOWN The cluster is down":                                   true,
+		"TRYAGAIN Multiple keys request during rehashing":                   true,
+		"MASTERDOWN Link with MASTER is down":                               true,
+		"READONLY You can't write against a read only replica.":             true,
+		"NOREPLICAS Not enough good replicas to write.":                     true,
+		"ERR wrong number of arguments":                                     false,
+		"WRONGTYPE Operation against a key holding the wrong kind of value": false,
+	} {
+		if got := errors.Is(interpretError("op", redisReply(reply)), ErrUnavailable); got != want {
+			t.Errorf("%q is ErrUnavailable: %v, want %v", reply, got, want)
+		}
+	}
 }
