@@ -115,17 +115,11 @@ return {'again'}
 func (s *RedisStore) Lease(ctx context.Context) (*Lease, error) {
 	for {
 		token := newToken()
-		keys := []string{
-			s.keys.ring(), s.keys.leases(), s.keys.delayed(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(),
-			s.keys.op(token),
-		}
-		args := []any{
-			s.keys.jobKeyPrefix(), s.keys.queuePrefix(true), s.keys.queuePrefix(false),
-			token, millis(s.cfg.LeaseDuration), formatTime(s.cfg.Now()), millis(s.cfg.ReplayWindow),
-			leaseDropBatch, promoteBatch, wakeupTrimStop,
-		}
-		reply, err := leaseScript.Run(ctx, s.client, keys, args...).Slice()
+		reply, err := s.leaseOnce(ctx, token)
 		if err != nil {
+			// The script may have run and leased a job whose lease nobody
+			// holds now: give it back rather than let it expire and be charged.
+			s.abandonLease(ctx, token)
 			return nil, interpretError("lease", err)
 		}
 		switch {
@@ -138,6 +132,20 @@ func (s *RedisStore) Lease(ctx context.Context) (*Lease, error) {
 		}
 		return nil, fmt.Errorf("store: lease: unexpected reply %v", reply)
 	}
+}
+
+// leaseOnce runs leaseScript once with token.
+func (s *RedisStore) leaseOnce(ctx context.Context, token string) ([]any, error) {
+	keys := []string{
+		s.keys.ring(), s.keys.leases(), s.keys.delayed(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(),
+		s.keys.op(token),
+	}
+	args := []any{
+		s.keys.jobKeyPrefix(), s.keys.queuePrefix(true), s.keys.queuePrefix(false),
+		token, millis(s.cfg.LeaseDuration), formatTime(s.cfg.Now()), millis(s.cfg.ReplayWindow),
+		leaseDropBatch, promoteBatch, wakeupTrimStop,
+	}
+	return leaseScript.Run(ctx, s.client, keys, args...).Slice()
 }
 
 func leaseFromReply(token string, deadline, hash any) (*Lease, error) {

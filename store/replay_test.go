@@ -473,3 +473,48 @@ func (f *faulty) requeueDeadLetters(t *testing.T, tenants []string) int64 {
 	}
 	return n
 }
+
+func TestALeaseWhoseReplyNeverCameIsGivenBackUncharged(t *testing.T) {
+	t.Parallel()
+	for _, fault := range []redistest.Fault{redistest.DropReply, redistest.DelayReply} {
+		t.Run(fault.String(), func(t *testing.T) {
+			t.Parallel()
+			f := setupFaulty(t, Config{})
+			// No retries: the client gives up on the lost reply, as one whose
+			// retries all failed or whose context ended would.
+			client := redis.NewClient(&redis.Options{Addr: f.proxy.Addr(), MaxRetries: -1, ReadTimeout: replayReadTimeout})
+			t.Cleanup(func() { _ = client.Close() })
+			giveUp, err := NewRedisStore(client, f.clean.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			job := submitNew(t, f.clean, request("cand-1"))
+			injected := f.breakOnce(t, leaseScript, fault)
+			if l, err := giveUp.Lease(t.Context()); err == nil {
+				t.Fatalf("Lease = %v, want the lost reply's error", l)
+			}
+			injected()
+			if got := mustGet(t, f.clean, job.ID); got.Status != StatusQueued || got.Attempts != 0 {
+				t.Errorf("job %s after %d attempts, want queued with none charged", got.Status, got.Attempts)
+			}
+			f.checkConsistent(t, "tenant-a")
+			if l := mustLease(t, f.clean); l.Job.ID != job.ID || l.Job.Attempts != 1 {
+				t.Errorf("next lease %s with %d attempts, want %s with 1", l.Job.ID, l.Job.Attempts, job.ID)
+			}
+		})
+	}
+	t.Run("ALateRunOfAnAbandonedLeaseLeasesNothing", func(t *testing.T) {
+		t.Parallel()
+		s, b := setup(t, redisBackend, Config{})
+		job := submitNew(t, s, request("cand-1"))
+		token := newToken()
+		s.abandonLease(t.Context(), token)
+		reply, err := s.leaseOnce(t.Context(), token)
+		if err != nil || len(reply) != 1 || reply[0] != "empty" {
+			t.Fatalf("the abandoned call's late run = %v, %v; want empty", reply, err)
+		}
+		if diff := cmp.Diff([]string{job.ID}, b.queue(t)); diff != "" {
+			t.Errorf("queue (-want +got):\n%s", diff)
+		}
+	})
+}
