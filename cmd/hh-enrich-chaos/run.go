@@ -20,6 +20,8 @@ var scenarioFuncs = map[string]scenarioFunc{
 	ScenarioHungPlugin:   runHungPlugin,
 	ScenarioInstanceKill: runInstanceKill,
 	ScenarioRedis:        runRedisRestart,
+	ScenarioRedisFaults:  runRedisFaults,
+	ScenarioRedisCluster: runRedisCluster,
 	ScenarioEmbed:        runEmbedFaults,
 	ScenarioTogether:     runTogetherStorm,
 	ScenarioFirestore:    runFirestoreOutage,
