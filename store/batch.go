@@ -37,12 +37,14 @@ type BatchJob struct {
 }
 
 // recordBatchScript records a batch right after its submits, in the same pipeline:
-// each request's dedupe key names the job it resolved to (created or deduplicated),
-// so the batch lists exactly what its submits did.
+// each submit's operation record names the job it resolved to (the one it created
+// or the one it deduplicated to), so the batch lists exactly what its submits did,
+// even when two forced requests share a dedupe key. It rebuilds the list whole, so
+// running it twice records the same batch.
 //
 // KEYS[1] the batch hash
 // KEYS[2] the batch's job list
-// KEYS[3...] the requests' dedupe keys, in order
+// KEYS[3...] the submits' operation records, in request order
 // ARGV[1] tenant id
 // ARGV[2] createdAt
 // ARGV[3] TTL, ms
@@ -123,7 +125,10 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 		keys, args := submitArgs[i]()
 		submits[i] = submitScript.EvalSha(ctx, pipe, keys, args...)
 	}
-	recordKeys := append([]string{s.keys.batch(batch.ID), s.keys.batchJobs(batch.ID)}, dedupeKeys...)
+	recordKeys := []string{s.keys.batch(batch.ID), s.keys.batchJobs(batch.ID)}
+	for _, job := range jobs {
+		recordKeys = append(recordKeys, s.keys.op(job.ID))
+	}
 	recordArgs := []any{batch.TenantID, formatTime(batch.CreatedAt), millis(s.cfg.JobTTL)}
 	record := recordBatchScript.EvalSha(ctx, pipe, recordKeys, recordArgs...)
 	_, _ = pipe.Exec(ctx) // each command's own error is read below
@@ -141,7 +146,7 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 			return nil, 0, interpretError("submit batch", err)
 		}
 	}
-	// The record reads the dedupe keys the submits set: if any submit ran only now,
+	// The record reads the operation records the submits made: if any submit ran only now,
 	// the record ran before it and must be made again (it rebuilds the list whole).
 	if resent || isNoScript(record.Err()) {
 		record = recordBatchScript.Run(ctx, s.client, recordKeys, recordArgs...)

@@ -21,6 +21,12 @@ const (
 	RetryBaseDelayDefault = 500 * time.Millisecond
 	RetryMaxDelayDefault  = 5 * time.Second
 	DeadLetterMaxDefault  = 1000
+	// ReplayWindowDefault outlasts the service client's whole retry budget
+	// (4 tries of a 3 s read timeout plus backoff, about 13 s) with room to spare.
+	ReplayWindowDefault = 30 * time.Second
+	// RetryAfterMax caps the wait a failure's Retry-After can ask for, so that
+	// a provider's absurd header cannot park a job for days.
+	RetryAfterMax = 15 * time.Minute
 )
 
 // retryJitterCap bounds the jitter added to a retry's backoff (REFERENCE §4).
@@ -57,6 +63,13 @@ type Config struct {
 	// keeps, newest first; older ones drop off (their records stay until
 	// JobTTL). At least 1.
 	DeadLetterMax int
+	// ReplayWindow is how long the outcome of a state-changing call is kept
+	// under its operation id, so that a client retrying the call (after a
+	// reset, an EOF or a read timeout, when Redis may already have run it)
+	// gets the same outcome instead of a second effect. It must outlast the
+	// client's retries of one command: MaxRetries·(ReadTimeout+MaxRetryBackoff).
+	// At least a millisecond.
+	ReplayWindow time.Duration
 	// Now is the clock for createdAt and updatedAt; time.Now if nil. Lease
 	// deadlines and retry times never use it: they come from the Redis
 	// server's clock.
@@ -72,6 +85,7 @@ func (c Config) withDefaults() Config {
 	c.RetryBaseDelay = cmp.Or(c.RetryBaseDelay, RetryBaseDelayDefault)
 	c.RetryMaxDelay = cmp.Or(c.RetryMaxDelay, RetryMaxDelayDefault)
 	c.DeadLetterMax = cmp.Or(c.DeadLetterMax, DeadLetterMaxDefault)
+	c.ReplayWindow = cmp.Or(c.ReplayWindow, ReplayWindowDefault)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -87,6 +101,7 @@ func (c Config) validate() error {
 	}{
 		{"JobTTL", c.JobTTL}, {"DedupeTTL", c.DedupeTTL}, {"LeaseDuration", c.LeaseDuration},
 		{"RetryBaseDelay", c.RetryBaseDelay}, {"RetryMaxDelay", c.RetryMaxDelay},
+		{"ReplayWindow", c.ReplayWindow},
 	} {
 		if d.value < time.Millisecond {
 			return fmt.Errorf("store: Config.%s is %s, want at least 1ms (or 0 for the default)", d.name, d.value)

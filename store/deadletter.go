@@ -47,7 +47,10 @@ func (s *RedisStore) DeadLetters(ctx context.Context, tenantID string, limit int
 }
 
 // requeueDeadLetterScript takes a failed job off its tenant's dead-letter
-// list and makes it ready again with a fresh set of attempts.
+// list and makes it ready again with a fresh set of attempts and no
+// checkpoint: what an earlier attempt saved may be what failed it (bad
+// output), and the job must run from the start. The job hash loses the TTL it
+// got when it failed.
 //
 // KEYS[1] the tenant's dead-letter list
 // KEYS[2] job key
@@ -57,18 +60,23 @@ func (s *RedisStore) DeadLetters(ctx context.Context, tenantID string, limit int
 // KEYS[6] stats
 // KEYS[7] depth per tenant
 // KEYS[8] wakeup list
+// KEYS[9] operation record
 // ARGV[1] job id
 // ARGV[2] tenant id
 // ARGV[3] updatedAt
-// ARGV[4] job TTL, ms
+// ARGV[4] replay window, ms
 // ARGV[5] wakeup list LTRIM stop index
 // Returns {1, {job hash pairs}} when requeued, {0} when the job is not on the
-// list (an entry whose record expired is dropped).
+// list (an entry whose record expired is dropped). A replay returns {1, ...}
+// again.
 var requeueDeadLetterScript = redis.NewScript(storeLua + `
-Q.ring, Q.stats, Q.depth, Q.wakeup = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-Q.wakeTrimStop = ARGV[5]
-local jobID, tenantID, updatedAt, jobTTL = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+Q.ring, Q.stats, Q.depth, Q.wakeup, Q.op = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+Q.wakeTrimStop, Q.opTTL = ARGV[5], ARGV[4]
+local jobID, tenantID, updatedAt = ARGV[1], ARGV[2], ARGV[3]
 
+if recalled() then
+  return {1, redis.call('HGETALL', KEYS[2])}
+end
 if redis.call('LREM', KEYS[1], 0, jobID) == 0 then
   return {0}
 end
@@ -77,9 +85,11 @@ if job[1] ~= 'failed' or job[2] ~= tenantID then
   return {0}
 end
 redis.call('HSET', KEYS[2], 'status', 'queued', 'attemptCount', 0, 'updatedAt', updatedAt)
-redis.call('PEXPIRE', KEYS[2], jobTTL)
+redis.call('HDEL', KEYS[2], 'checkpoint')
+redis.call('PERSIST', KEYS[2])
 pushReady(tenantID, KEYS[3], KEYS[4], job[3] == '1', jobID, true)
 wake(1)
+remember('1')
 return {1, redis.call('HGETALL', KEYS[2])}
 `)
 
@@ -96,9 +106,9 @@ func (s *RedisStore) RequeueDeadLetter(ctx context.Context, tenantID, jobID stri
 	}
 	keys := []string{
 		s.keys.deadLetters(tenantID), s.keys.job(jobID), s.keys.queue(tenantID, true), s.keys.queue(tenantID, false),
-		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(),
+		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(), s.keys.op(newToken()),
 	}
-	args := []any{jobID, tenantID, formatTime(s.cfg.Now()), millis(s.cfg.JobTTL), wakeupTrimStop}
+	args := []any{jobID, tenantID, formatTime(s.cfg.Now()), millis(s.cfg.ReplayWindow), wakeupTrimStop}
 	reply, err := requeueDeadLetterScript.Run(ctx, s.client, keys, args...).Slice()
 	if err != nil {
 		return nil, interpretError("requeue dead letter", err)

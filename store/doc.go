@@ -26,11 +26,25 @@
 // publish on a channel that a Notifier in every instance listens to, so sync
 // waits anywhere wake at once.
 //
+// # Client retries and TTLs
+//
+// A client that loses a reply (reset, EOF, read timeout) sends the command
+// again, and Redis may already have run it. Every state-changing script
+// carries an operation id and records its outcome under it for
+// Config.ReplayWindow, so a replay returns the first run's outcome and changes
+// nothing; a Lease whose reply never arrives gives its job back (see
+// storeLua and abandonLease). A job hash has no TTL while the job is queued,
+// delayed or processing: JobTTL starts when it completes or fails for good,
+// so no backlog or Retry-After can make a job vanish. A completed job drops
+// its payload and checkpoint; a failed one keeps its payload for
+// RequeueDeadLetter.
+//
 // # Redis Cluster
 //
 // Every key carries the prefix's hash tag ("{hh:enrich}:" by default), so
-// the store runs unchanged on Redis Cluster through a redis.ClusterClient;
-// keys.go says what that costs.
+// the store runs unchanged on Redis Cluster through a redis.ClusterClient
+// (the service builds one with REDIS_MODE=cluster); keys.go says what that
+// costs.
 //
 // # Redis settings production needs
 //
@@ -47,9 +61,9 @@
 //     queues, lease sets, job records and dedupe keys under memory pressure,
 //     which loses jobs silently and breaks the counters. With noeviction a
 //     full Redis refuses writes instead: Submit returns an error (the API
-//     answers 5xx) and nothing already stored is lost. Size maxmemory for
-//     the job records kept for JobTTL (each about the size of its payload and
-//     result, plus ~1 KB).
+//     answers 503) and nothing already stored is lost. Size maxmemory for
+//     the backlog and the finished job records kept for JobTTL (a completed
+//     one is about the size of its result plus ~1 KB).
 //   - With replicas, failover can drop writes that had not reached the
 //     replica; a lost lease is harmless (the job runs again), a lost submit
 //     is not, so prefer min-replicas-to-write 1 where the deployment has

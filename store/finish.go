@@ -16,7 +16,8 @@ type JobError struct {
 	Message   string
 	Retryable bool // whether another attempt can help
 	// RetryAfter is the least wait before the retry, when the failure said how long
-	// (an LLM provider's Retry-After); the backoff applies when it is longer.
+	// (an LLM provider's Retry-After), capped at RetryAfterMax; the backoff applies
+	// when it is longer.
 	RetryAfter time.Duration
 }
 
@@ -28,18 +29,23 @@ func (e JobError) Error() string { return e.Code + ": " + e.Message }
 // KEYS[1] job key
 // KEYS[2] leases
 // KEYS[3] stats
+// KEYS[4] operation record
 // ARGV[1] job id
 // ARGV[2] lease token
 // ARGV[3] result JSON
 // ARGV[4] updatedAt
 // ARGV[5] job TTL, ms
 // ARGV[6] events channel
-// Returns 1, or 0 when the lease is lost.
+// ARGV[7] replay window, ms
+// Returns 1, or 0 when the lease is lost; a replay returns 1 again.
 var completeScript = redis.NewScript(storeLua + `
-Q.leases, Q.stats = KEYS[2], KEYS[3]
-Q.jobTTL = ARGV[5]
+Q.leases, Q.stats, Q.op = KEYS[2], KEYS[3], KEYS[4]
+Q.jobTTL, Q.opTTL = ARGV[5], ARGV[7]
 local jobID, token, result, updatedAt, eventsChannel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[6]
 
+if recalled() then
+  return 1
+end
 if not holdsLease(KEYS[1], jobID, token) then
   return 0
 end
@@ -47,8 +53,10 @@ endLease(KEYS[1], jobID)
 redis.call('HSET', KEYS[1], 'status', 'completed', 'result', result, 'updatedAt', updatedAt)
 -- An earlier attempt's error no longer describes the job (retried stays: it was).
 redis.call('HDEL', KEYS[1], 'error', 'errorCode')
+finish(KEYS[1], true)
 count('completed', 1)
 redis.call('PUBLISH', eventsChannel, jobID .. ' completed')
+remember('1')
 return 1
 `)
 
@@ -59,10 +67,10 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 	if len(result) > 0 && !json.Valid(result) {
 		return errors.New("store: complete: result is not valid JSON")
 	}
-	keys := []string{s.keys.job(l.Job.ID), s.keys.leases(), s.keys.stats()}
+	keys := []string{s.keys.job(l.Job.ID), s.keys.leases(), s.keys.stats(), s.keys.op(newToken())}
 	args := []any{
 		l.Job.ID, l.Token, string(result), formatTime(s.cfg.Now()),
-		millis(s.cfg.JobTTL), s.keys.events(),
+		millis(s.cfg.JobTTL), s.keys.events(), millis(s.cfg.ReplayWindow),
 	}
 	done, err := completeScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
@@ -83,6 +91,7 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 // KEYS[3] delayed
 // KEYS[4] the tenant's dead-letter list
 // KEYS[5] stats
+// KEYS[6] operation record
 // ARGV[1] job id
 // ARGV[2] lease token
 // ARGV[3] error code
@@ -94,15 +103,20 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 // ARGV[9] retry delay, ms
 // ARGV[10] dead-letter list cap
 // ARGV[11] events channel
+// ARGV[12] replay window, ms
 // Returns 1 when a retry is scheduled, 0 when failed for good, -1 when the
-// lease is lost.
+// lease is lost; a replay returns what the first run did.
 var failScript = redis.NewScript(storeLua + `
-Q.leases, Q.delayed, Q.stats = KEYS[2], KEYS[3], KEYS[5]
-Q.jobTTL, Q.deadMax, Q.events = ARGV[8], ARGV[10], ARGV[11]
+Q.leases, Q.delayed, Q.stats, Q.op = KEYS[2], KEYS[3], KEYS[5], KEYS[6]
+Q.jobTTL, Q.deadMax, Q.events, Q.opTTL = ARGV[8], ARGV[10], ARGV[11], ARGV[12]
 local jobID, token, code, message = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local retryable, maxAttempts, updatedAt = ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]
 local retryDelay = tonumber(ARGV[9])
 
+local outcome = recalled()
+if outcome then
+  return tonumber(outcome)
+end
 local now = holdsLease(KEYS[1], jobID, token)
 if not now then
   return -1
@@ -115,9 +129,11 @@ if retryable and attempts < maxAttempts then
   redis.call('ZADD', Q.delayed, now + retryDelay, jobID)
   count('delayed', 1)
   count('retried', 1)
+  remember('1')
   return 1
 end
 failForGood(KEYS[1], jobID, KEYS[4], code, message, updatedAt)
+remember('0')
 return 0
 `)
 
@@ -131,11 +147,13 @@ return 0
 func (s *RedisStore) Fail(ctx context.Context, l *Lease, jerr JobError) (requeued bool, err error) {
 	keys := []string{
 		s.keys.job(l.Job.ID), s.keys.leases(), s.keys.delayed(), s.keys.deadLetters(l.Job.TenantID), s.keys.stats(),
+		s.keys.op(newToken()),
 	}
 	args := []any{
 		l.Job.ID, l.Token, jerr.Code, jerr.Message, boolArg(jerr.Retryable),
 		s.cfg.MaxAttempts, formatTime(s.cfg.Now()), millis(s.cfg.JobTTL),
-		millis(max(s.cfg.retryDelay(l.Job.Attempts), jerr.RetryAfter)), s.cfg.DeadLetterMax, s.keys.events(),
+		millis(max(s.cfg.retryDelay(l.Job.Attempts), min(jerr.RetryAfter, RetryAfterMax))),
+		s.cfg.DeadLetterMax, s.keys.events(), millis(s.cfg.ReplayWindow),
 	}
 	outcome, err := failScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {

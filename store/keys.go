@@ -108,3 +108,8 @@ func (k keys) batchJobs(batchID string) string { return k.prefix + "batch:" + ba
 // events is the pub/sub channel that carries "<jobId> completed" and
 // "<jobId> failed" messages for notified (not polled) sync waits.
 func (k keys) events() string { return k.prefix + "events" }
+
+// op records the outcome of one state-changing call under its operation id,
+// for Config.ReplayWindow, so that a client's retry of the call returns the
+// same outcome instead of running it again (see storeLua).
+func (k keys) op(opID string) string { return k.prefix + "op:" + opID }

@@ -46,24 +46,39 @@ const (
 // KEYS[4] stats
 // KEYS[5] depth per tenant
 // KEYS[6] wakeup list
+// KEYS[7] operation record (op:<lease token>)
 // ARGV[1] job key prefix
 // ARGV[2] high-priority queue prefix
 // ARGV[3] normal-priority queue prefix
-// ARGV[4] lease token
+// ARGV[4] lease token, also the call's operation id
 // ARGV[5] lease duration, ms
 // ARGV[6] updatedAt
-// ARGV[7] job TTL, ms
+// ARGV[7] replay window, ms
 // ARGV[8] how many dead ids to drop before giving up
 // ARGV[9] how many due retries to promote at most
 // ARGV[10] wakeup list LTRIM stop index
 // Returns {"leased", deadline ms, {job hash pairs}}, {"empty"} when no job is
-// ready, or {"again"} when it dropped ARGV[8] dead ids (call it again).
+// ready, or {"again"} when it dropped ARGV[8] dead ids (call it again). A
+// replay of a call that leased returns the same lease (token → job is kept
+// for the replay window), or {"empty"} if that lease has ended meanwhile;
+// only a lease is recorded, since "empty" and "again" changed nothing a
+// replay could do twice.
 var leaseScript = redis.NewScript(storeLua + `
 Q.ring, Q.leases, Q.delayed, Q.stats, Q.depth, Q.wakeup = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 Q.jobKeyPrefix, Q.highPrefix, Q.normalPrefix = ARGV[1], ARGV[2], ARGV[3]
-Q.jobTTL, Q.wakeTrimStop = ARGV[7], ARGV[10]
+Q.op, Q.opTTL, Q.wakeTrimStop = KEYS[7], ARGV[7], ARGV[10]
 local token, leaseMs, updatedAt = ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local dropLimit, promoteLimit = tonumber(ARGV[8]), tonumber(ARGV[9])
+
+local leasedID = recalled()
+if leasedID then
+  local jobKey = Q.jobKeyPrefix .. leasedID
+  local deadline = redis.call('ZSCORE', Q.leases, leasedID)
+  if deadline and redis.call('HGET', jobKey, 'leaseToken') == token then
+    return {'leased', tonumber(deadline), redis.call('HGETALL', jobKey)}
+  end
+  return {'empty'}
+end
 
 local now = nowMs()
 local promoted = promoteDue(now, promoteLimit)
@@ -83,8 +98,9 @@ for i = 1, dropLimit do
     redis.call('ZADD', Q.leases, deadline, jobID)
     redis.call('HSET', jobKey, 'status', 'processing', 'leaseToken', token, 'updatedAt', updatedAt)
     redis.call('HINCRBY', jobKey, 'attemptCount', 1)
-    redis.call('PEXPIRE', jobKey, Q.jobTTL)
+    redis.call('PERSIST', jobKey) -- no TTL until the job ends (finish)
     count('processing', 1)
+    remember(jobID)
     return {'leased', deadline, redis.call('HGETALL', jobKey)}
   end
 end
@@ -99,16 +115,11 @@ return {'again'}
 func (s *RedisStore) Lease(ctx context.Context) (*Lease, error) {
 	for {
 		token := newToken()
-		keys := []string{
-			s.keys.ring(), s.keys.leases(), s.keys.delayed(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(),
-		}
-		args := []any{
-			s.keys.jobKeyPrefix(), s.keys.queuePrefix(true), s.keys.queuePrefix(false),
-			token, millis(s.cfg.LeaseDuration), formatTime(s.cfg.Now()), millis(s.cfg.JobTTL),
-			leaseDropBatch, promoteBatch, wakeupTrimStop,
-		}
-		reply, err := leaseScript.Run(ctx, s.client, keys, args...).Slice()
+		reply, err := s.leaseOnce(ctx, token)
 		if err != nil {
+			// The script may have run and leased a job whose lease nobody
+			// holds now: give it back rather than let it expire and be charged.
+			s.abandonLease(ctx, token)
 			return nil, interpretError("lease", err)
 		}
 		switch {
@@ -121,6 +132,20 @@ func (s *RedisStore) Lease(ctx context.Context) (*Lease, error) {
 		}
 		return nil, fmt.Errorf("store: lease: unexpected reply %v", reply)
 	}
+}
+
+// leaseOnce runs leaseScript once with token.
+func (s *RedisStore) leaseOnce(ctx context.Context, token string) ([]any, error) {
+	keys := []string{
+		s.keys.ring(), s.keys.leases(), s.keys.delayed(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(),
+		s.keys.op(token),
+	}
+	args := []any{
+		s.keys.jobKeyPrefix(), s.keys.queuePrefix(true), s.keys.queuePrefix(false),
+		token, millis(s.cfg.LeaseDuration), formatTime(s.cfg.Now()), millis(s.cfg.ReplayWindow),
+		leaseDropBatch, promoteBatch, wakeupTrimStop,
+	}
+	return leaseScript.Run(ctx, s.client, keys, args...).Slice()
 }
 
 func leaseFromReply(token string, deadline, hash any) (*Lease, error) {
@@ -139,18 +164,19 @@ func leaseFromReply(token string, deadline, hash any) (*Lease, error) {
 	return &Lease{Job: job, Token: token, Deadline: time.UnixMilli(deadlineMs).UTC()}, nil
 }
 
-// heartbeatScript moves a held lease's deadline to now + lease duration.
+// heartbeatScript moves a held lease's deadline to now + lease duration. It
+// needs no operation record: running it twice only moves the deadline to a
+// later now + lease duration.
 //
 // KEYS[1] job key
 // KEYS[2] leases
 // ARGV[1] job id
 // ARGV[2] lease token
 // ARGV[3] lease duration, ms
-// ARGV[4] job TTL, ms
 // Returns the new deadline in ms, or -1 when the lease is lost.
 var heartbeatScript = redis.NewScript(storeLua + `
 Q.leases = KEYS[2]
-local jobID, token, leaseMs, jobTTL = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local jobID, token, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local now = holdsLease(KEYS[1], jobID, token)
 if not now then
@@ -158,8 +184,6 @@ if not now then
 end
 local deadline = now + leaseMs
 redis.call('ZADD', Q.leases, deadline, jobID)
--- A job that runs for longer than the TTL must not expire under its holder.
-redis.call('PEXPIRE', KEYS[1], jobTTL)
 return deadline
 `)
 
@@ -168,7 +192,7 @@ return deadline
 // lease expired or the job was leased again.
 func (s *RedisStore) Heartbeat(ctx context.Context, l *Lease) error {
 	keys := []string{s.keys.job(l.Job.ID), s.keys.leases()}
-	args := []any{l.Job.ID, l.Token, millis(s.cfg.LeaseDuration), millis(s.cfg.JobTTL)}
+	args := []any{l.Job.ID, l.Token, millis(s.cfg.LeaseDuration)}
 	deadline, err := heartbeatScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
 		return interpretError("heartbeat", err)
@@ -191,18 +215,22 @@ func (s *RedisStore) Heartbeat(ctx context.Context, l *Lease) error {
 // KEYS[6] stats
 // KEYS[7] depth per tenant
 // KEYS[8] wakeup list
+// KEYS[9] operation record
 // ARGV[1] job id
 // ARGV[2] lease token
 // ARGV[3] tenant id
 // ARGV[4] updatedAt
-// ARGV[5] job TTL, ms
+// ARGV[5] replay window, ms
 // ARGV[6] wakeup list LTRIM stop index
-// Returns 1, or 0 when the lease is lost.
+// Returns 1, or 0 when the lease is lost; a replay returns 1 again.
 var releaseScript = redis.NewScript(storeLua + `
-Q.leases, Q.ring, Q.stats, Q.depth, Q.wakeup = KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-Q.jobTTL, Q.wakeTrimStop = ARGV[5], ARGV[6]
+Q.leases, Q.ring, Q.stats, Q.depth, Q.wakeup, Q.op = KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+Q.opTTL, Q.wakeTrimStop = ARGV[5], ARGV[6]
 local jobID, token, tenantID, updatedAt = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
+if recalled() then
+  return 1
+end
 if not holdsLease(KEYS[1], jobID, token) then
   return 0
 end
@@ -212,6 +240,7 @@ redis.call('HSET', KEYS[1], 'status', 'queued', 'updatedAt', updatedAt)
 local priority = redis.call('HGET', KEYS[1], 'priority')
 pushReady(tenantID, KEYS[3], KEYS[4], priority == '1', jobID, true)
 wake(1)
+remember('1')
 return 1
 `)
 
@@ -225,9 +254,9 @@ func (s *RedisStore) Release(ctx context.Context, l *Lease) error {
 	tenant := l.Job.TenantID
 	keys := []string{
 		s.keys.job(l.Job.ID), s.keys.leases(), s.keys.queue(tenant, true), s.keys.queue(tenant, false),
-		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(),
+		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.wakeup(), s.keys.op(newToken()),
 	}
-	args := []any{l.Job.ID, l.Token, tenant, formatTime(s.cfg.Now()), millis(s.cfg.JobTTL), wakeupTrimStop}
+	args := []any{l.Job.ID, l.Token, tenant, formatTime(s.cfg.Now()), millis(s.cfg.ReplayWindow), wakeupTrimStop}
 	released, err := releaseScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
 		return interpretError("release", err)

@@ -19,6 +19,15 @@ package store
 //   - "submitted", "completed", "failed", "retried" and "expired" only grow:
 //     they count events, not records, so job hashes expiring after JobTTL
 //     cannot make them wrong.
+//   - A job hash has no TTL while its job is queued, delayed or processing;
+//     it gets JobTTL only when the job ends (finish), so no job can vanish
+//     while it waits, however long the backlog or a Retry-After.
+//   - Every script that changes state is safe to run twice. A client that
+//     loses a reply (a reset, an EOF, a read timeout) sends the same command
+//     again, and Redis may already have run it. Each such call carries an
+//     operation id; the script records op id → outcome under Q.op (a key in
+//     the store's slot, living Config.ReplayWindow) and a second run with the
+//     same id returns that outcome without doing anything (see recalled).
 //
 // Q holds the store-wide names and settings a script's helpers use. Each
 // script fills the fields it needs from its own KEYS and ARGV first thing;
@@ -63,8 +72,31 @@ end
 local function endLease(jobKey, jobID)
   redis.call('ZREM', Q.leases, jobID)
   redis.call('HDEL', jobKey, 'leaseToken')
-  redis.call('PEXPIRE', jobKey, Q.jobTTL)
   count('processing', -1)
+end
+
+-- finish gives an ended job's hash its TTL and drops what only a run of the
+-- job needed: its checkpoint always, its payload when it completed (a failed
+-- job keeps it, for RequeueDeadLetter). Nothing else sets a job hash's TTL.
+local function finish(jobKey, completed)
+  if completed then
+    redis.call('HDEL', jobKey, 'payload', 'checkpoint')
+  else
+    redis.call('HDEL', jobKey, 'checkpoint')
+  end
+  redis.call('PEXPIRE', jobKey, Q.jobTTL)
+end
+
+-- recalled returns what an earlier run of this call (same operation id,
+-- Q.op) recorded, or false when this is its first run.
+local function recalled()
+  return redis.call('GET', Q.op)
+end
+
+-- remember records this call's outcome (a string) under its operation id for
+-- Q.opTTL ms, the longest a client's retries of one call can take.
+local function remember(outcome)
+  redis.call('SET', Q.op, outcome, 'PX', Q.opTTL)
 end
 
 -- wake pushes n wake tokens onto Q.wakeup and caps the list, so that tokens
@@ -163,6 +195,7 @@ local function failForGood(jobKey, jobID, deadKey, code, message, updatedAt)
   redis.call('LPUSH', deadKey, jobID)
   redis.call('LTRIM', deadKey, 0, tonumber(Q.deadMax) - 1)
   redis.call('PEXPIRE', deadKey, Q.jobTTL)
+  finish(jobKey, false)
   redis.call('PUBLISH', Q.events, jobID .. ' failed')
 end
 `

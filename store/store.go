@@ -168,11 +168,29 @@ var ErrUnavailable = errors.New("store: redis unavailable")
 
 // unreachable tells connection failures (refused, reset, timed out, closed) from
 // Redis's own error replies, by type: the error values go-redis and net return.
+// The replies of a Redis that is restarting, failing over or short of replicas
+// count as unreachable too: they pass, and the request may succeed in a moment.
 func unreachable(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, redis.ErrClosed) ||
-		errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, context.DeadlineExceeded) || transientReply(err)
+}
+
+// transientReplies are the prefixes of Redis error replies that mean "not
+// now": loading its data after a restart, a cluster without a master for the
+// slot (CLUSTERDOWN, TRYAGAIN while resharding), a replica that lost or just
+// replaced its master (MASTERDOWN, READONLY), too few replicas for
+// min-replicas-to-write (NOREPLICAS).
+var transientReplies = []string{"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY", "NOREPLICAS"}
+
+func transientReply(err error) bool {
+	for _, prefix := range transientReplies {
+		if redis.HasErrorPrefix(err, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // newToken returns 32 hex characters from crypto/rand: job ids and lease

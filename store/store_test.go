@@ -335,7 +335,7 @@ func TestNewRedisStore(t *testing.T) {
 		got.Now = nil
 		want := Config{Prefix: "{hh:enrich}:", JobTTL: 24 * time.Hour, DedupeTTL: 6 * time.Hour,
 			LeaseDuration: 10 * time.Second, MaxAttempts: 3, RetryBaseDelay: 500 * time.Millisecond,
-			RetryMaxDelay: 5 * time.Second, DeadLetterMax: 1000}
+			RetryMaxDelay: 5 * time.Second, DeadLetterMax: 1000, ReplayWindow: 30 * time.Second}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("config (-want +got):\n%s", diff)
 		}
@@ -363,6 +363,7 @@ func TestNewRedisStore(t *testing.T) {
 			{RetryBaseDelay: -time.Second},
 			{RetryMaxDelay: time.Microsecond},
 			{DeadLetterMax: -1},
+			{ReplayWindow: time.Microsecond},
 		} {
 			if _, err := NewRedisStore(client, cfg); err == nil {
 				t.Errorf("NewRedisStore(%+v) = nil error, want one", cfg)

@@ -13,7 +13,9 @@ import (
 // job of the same tenant. Doing the lookup, the create, the enqueue and the
 // counters in one script is what makes dedupe atomic (REFERENCE W6):
 // concurrent submits of one candidate create one job, and no job exists that
-// is not queued.
+// is not queued. The new job's id is the call's operation id: it records the
+// id the call resolved to (its own or the one it deduped to), which a replay
+// returns and SubmitBatch's record reads.
 //
 // KEYS[1] dedupe key
 // KEYS[2] key of the new job
@@ -24,21 +26,29 @@ import (
 // KEYS[7] depth per tenant
 // KEYS[8] dedupe hits per tenant
 // KEYS[9] wakeup list
+// KEYS[10] operation record (op:<new job id>)
 // ARGV[1] job key prefix (to find the job a dedupe key names)
 // ARGV[2] tenant id
 // ARGV[3] "1" to force: skip the lookup, take over the dedupe key, high priority
 // ARGV[4] new job id
-// ARGV[5] job TTL, ms
+// ARGV[5] replay window, ms
 // ARGV[6] dedupe TTL, ms
 // ARGV[7] wakeup list LTRIM stop index
 // ARGV[8...] the new job's hash, field/value pairs
 // Returns {1} when it created the job, {0, {existing job hash pairs}} when
 // it deduped.
 var submitScript = redis.NewScript(storeLua + `
-Q.ring, Q.stats, Q.depth, Q.wakeup = KEYS[5], KEYS[6], KEYS[7], KEYS[9]
-Q.wakeTrimStop = ARGV[7]
+Q.ring, Q.stats, Q.depth, Q.wakeup, Q.op = KEYS[5], KEYS[6], KEYS[7], KEYS[9], KEYS[10]
+Q.wakeTrimStop, Q.opTTL = ARGV[7], ARGV[5]
 local jobKeyPrefix, tenantID, force, jobID = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
-local jobTTL, dedupeTTL = ARGV[5], ARGV[6]
+local dedupeTTL = ARGV[6]
+
+local resolved = recalled()
+if resolved == jobID then
+  return {1}
+elseif resolved then
+  return {0, redis.call('HGETALL', jobKeyPrefix .. resolved)}
+end
 
 if not force then
   local existingID = redis.call('GET', KEYS[1])
@@ -48,17 +58,19 @@ if not force then
     -- A failed job does not dedupe (REFERENCE W7), nor does an expired one.
     if existing[1] == tenantID and existing[2] and existing[2] ~= 'failed' then
       redis.call('HINCRBY', KEYS[8], tenantID, 1)
+      remember(existingID)
       return {0, redis.call('HGETALL', existingKey)}
     end
   end
 end
 
+-- No TTL: the hash lives until the job ends (see finish).
 redis.call('HSET', KEYS[2], unpack(ARGV, 8))
-redis.call('PEXPIRE', KEYS[2], jobTTL)
 redis.call('SET', KEYS[1], jobID, 'PX', dedupeTTL)
 pushReady(tenantID, KEYS[3], KEYS[4], force, jobID, false)
 count('submitted', 1)
 wake(1)
+remember(jobID)
 return {1}
 `)
 
@@ -87,11 +99,11 @@ func (s *RedisStore) Submit(ctx context.Context, req SubmitRequest) (job *Job, c
 func (s *RedisStore) submitKeysArgs(tenantID string, force bool, job *Job, dedupeKey string) ([]string, []any) {
 	keys := []string{
 		dedupeKey, s.keys.job(job.ID), s.keys.queue(tenantID, true), s.keys.queue(tenantID, false),
-		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.dedupeHits(), s.keys.wakeup(),
+		s.keys.ring(), s.keys.stats(), s.keys.depth(), s.keys.dedupeHits(), s.keys.wakeup(), s.keys.op(job.ID),
 	}
 	args := []any{
 		s.keys.jobKeyPrefix(), tenantID, boolArg(force), job.ID,
-		millis(s.cfg.JobTTL), millis(s.cfg.DedupeTTL), wakeupTrimStop,
+		millis(s.cfg.ReplayWindow), millis(s.cfg.DedupeTTL), wakeupTrimStop,
 	}
 	return keys, append(args, encodeJob(job, dedupeKey)...)
 }

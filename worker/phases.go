@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -70,12 +71,20 @@ func (a *attempt) checkpointed() (*enrichv1.EnrichResponse, bool) {
 	if err := protojson.Unmarshal(a.lease.Job.Checkpoint, &resp); err != nil {
 		return nil, false // unreadable: enrich again rather than fail the job
 	}
+	if _, err := parseEnrichment(&resp); err != nil {
+		return nil, false // not an enrichment (an older version saved before checking): enrich again
+	}
 	return &resp, true
 }
 
-// checkpoint saves the enrichment on the job before the downstream phases. Losing
-// the lease here means another worker owns the job: stop.
+// checkpoint checks the enrichment and saves it on the job before the downstream
+// phases. Bad output is never saved: a retry or a requeue must call the enricher
+// again rather than replay it. Losing the lease here means another worker owns
+// the job: stop.
 func (r *Runner) checkpoint(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) error {
+	if _, err := parseEnrichment(resp); err != nil {
+		return err
+	}
 	raw, err := protojson.Marshal(resp)
 	if err != nil {
 		return &jobError{code: CodeBadEnrichment, message: err.Error()}
@@ -106,10 +115,18 @@ func (r *Runner) loadCandidate(ctx context.Context, job *store.Job) (map[string]
 		return nil, &jobError{code: CodeTenantMismatch, message: err.Error()}
 	case errors.Is(err, firestore.ErrInvalidID), errors.Is(err, firestore.ErrInvalidPayload):
 		return nil, &jobError{code: CodeInvalidCandidate, message: err.Error()}
+	case interrupted(ctx):
+		return nil, fmt.Errorf("loading the candidate: %w: %w", context.Canceled, err)
 	default:
 		return nil, &jobError{code: CodeFirestoreRead, message: err.Error(), retryable: true}
 	}
 }
+
+// interrupted reports whether the job's context was cancelled (shutdown, or a
+// lost lease), so that a Firestore call's failure is that interruption and not
+// Firestore's fault: Firestore reports it as a gRPC Canceled status, which
+// does not wrap context.Canceled, and the job must be released, not charged.
+func interrupted(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
 
 // payloadDocument is the candidate made of the request's payload alone.
 func payloadDocument(job *store.Job) (map[string]any, error) {
@@ -143,6 +160,9 @@ func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichRe
 			Enricher: resp.GetEnricher(), ProcessingSeconds: resp.GetProcessingSeconds(), TokenUsage: tokenUsage(resp),
 		}
 		if err := r.cfg.Candidates.SaveEnrichment(ctx, job.TenantID, job.CandidateID, enrichment, meta); err != nil {
+			if interrupted(ctx) {
+				return nil, fmt.Errorf("saving the enrichment: %w: %w", context.Canceled, err)
+			}
 			return nil, &jobError{code: CodeFirestoreWrite, message: err.Error(), retryable: true}
 		}
 	}

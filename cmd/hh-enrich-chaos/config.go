@@ -26,10 +26,12 @@ const (
 	ScenarioFirestore    = "firestore"
 	ScenarioBadInput     = "bad-input"
 	ScenarioSecurity     = "security"
+	ScenarioRedisFaults  = "redis-faults"
+	ScenarioRedisCluster = "redis-cluster"
 )
 
 var allScenarios = []string{ScenarioKillStorm, ScenarioHungPlugin, ScenarioPoison, ScenarioSpinning, ScenarioServiceKill,
-	ScenarioInstanceKill, ScenarioRedis,
+	ScenarioInstanceKill, ScenarioRedis, ScenarioRedisFaults, ScenarioRedisCluster,
 	ScenarioEmbed, ScenarioTogether, ScenarioBadAnswers, ScenarioFirestore, ScenarioBadInput, ScenarioSecurity}
 
 // Sizes are the counts and durations of the scenarios. Rates are jobs per second
@@ -55,6 +57,9 @@ type Sizes struct {
 
 	RedisJobs   int
 	RedisOutage time.Duration
+	// RedisFaultJobs run through a proxy that breaks one script run in
+	// RedisFaultEvery; ClusterJobs run on a three-master Redis Cluster.
+	RedisFaultJobs, RedisFaultEvery, ClusterJobs int
 
 	Embed     Phases
 	Together  Phases
@@ -84,6 +89,7 @@ var fullSizes = Sizes{
 	PoisonGood: 1000,
 	Instances:  3, InstanceJobs: 3000, InstanceLease: 3 * time.Second, DefaultLeaseJobs: 2000,
 	RedisJobs: 3000, RedisOutage: 3 * time.Second,
+	RedisFaultJobs: 2000, RedisFaultEvery: 30, ClusterJobs: 2000,
 	Embed:           Phases{Rate: 100, Before: time.Second, Fault: 4 * time.Second, After: 7 * time.Second},
 	Together:        Phases{Rate: 40, Before: time.Second, Fault: 4 * time.Second, After: 5 * time.Second},
 	Firestore:       Phases{Rate: 40, Before: 2 * time.Second, Fault: 5 * time.Second, After: 6 * time.Second},
@@ -99,6 +105,7 @@ var quickSizes = Sizes{
 	PoisonGood: 300,
 	Instances:  2, InstanceJobs: 600, InstanceLease: 3 * time.Second,
 	RedisJobs: 800, RedisOutage: 2 * time.Second,
+	RedisFaultJobs: 400, RedisFaultEvery: 30, ClusterJobs: 400,
 	Embed:           Phases{Rate: 50, Before: 500 * time.Millisecond, Fault: 2 * time.Second, After: 6 * time.Second},
 	Together:        Phases{Rate: 20, Before: 500 * time.Millisecond, Fault: 2 * time.Second, After: 3 * time.Second},
 	Firestore:       Phases{Rate: 25, Before: time.Second, Fault: 2 * time.Second, After: 3 * time.Second},

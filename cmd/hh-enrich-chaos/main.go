@@ -8,6 +8,11 @@
 //   - hung-plugin: one plugin SIGSTOPped, to be found and replaced at its deadline;
 //   - instance-kill: one of 2–3 instances sharing a Redis SIGKILLed mid-run;
 //   - redis-restart: redis-server (append-only) SIGKILLed and started again;
+//   - redis-faults: a proxy between the service and Redis loses replies, resets
+//     connections mid-command and delays replies past the read timeout, so the
+//     client's retries replay scripts Redis already ran;
+//   - redis-cluster: the binary on a three-master Redis Cluster given one seed,
+//     with the master of the store's slot SIGKILLed and restarted;
 //   - embed: hh-embed-svc down, answering 500, and slower than its timeout;
 //   - together-429: the LLM provider answering 429 with Retry-After for a while;
 //   - together-bad-answers: the model answering some candidates badly (cut at

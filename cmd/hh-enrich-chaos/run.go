@@ -23,6 +23,8 @@ var scenarioFuncs = map[string]scenarioFunc{
 	ScenarioServiceKill:  runServiceKill,
 	ScenarioInstanceKill: runInstanceKill,
 	ScenarioRedis:        runRedisRestart,
+	ScenarioRedisFaults:  runRedisFaults,
+	ScenarioRedisCluster: runRedisCluster,
 	ScenarioEmbed:        runEmbedFaults,
 	ScenarioTogether:     runTogetherStorm,
 	ScenarioBadAnswers:   runTogetherBadAnswers,

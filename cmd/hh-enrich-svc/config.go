@@ -28,6 +28,14 @@ type Config struct {
 	RedisPort     string
 	RedisPassword string
 	RedisTLS      bool
+	// RedisMode is "single" or "cluster" (REDIS_MODE); cluster seeds come from
+	// RedisClusterNodes (REDIS_CLUSTER_NODES), else REDIS_URL, else host and port.
+	RedisMode         string
+	RedisClusterNodes []string
+	// RedisTLSCA is a PEM file of the CA certificates Redis's certificate must
+	// chain to (REDIS_TLS_CA); RedisTLSRejectUnauthorized false skips that check.
+	RedisTLSCA                 string
+	RedisTLSRejectUnauthorized bool
 
 	PoolSize     int
 	PythonBin    string
@@ -81,7 +89,26 @@ type PluginConfig struct {
 
 // embeddedRedis reports whether no Redis is configured, so the service runs on an
 // in-process one.
-func (c Config) embeddedRedis() bool { return c.RedisURL == "" && c.RedisHost == "" }
+func (c Config) embeddedRedis() bool {
+	return c.RedisURL == "" && c.RedisHost == "" && len(c.RedisClusterNodes) == 0
+}
+
+// The values of REDIS_MODE.
+const (
+	redisModeSingle  = "single"
+	redisModeCluster = "cluster"
+)
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var items []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}
 
 // envReader parses variables and remembers every bad value, so one start reports
 // all mistakes at once instead of one per restart.
@@ -189,6 +216,11 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		RedisPassword: e.str("REDIS_PASSWORD", ""),
 		RedisTLS:      e.boolean("REDIS_TLS", false),
 
+		RedisMode:                  e.oneOf("REDIS_MODE", redisModeSingle, redisModeSingle, redisModeCluster),
+		RedisClusterNodes:          splitList(e.str("REDIS_CLUSTER_NODES", "")),
+		RedisTLSCA:                 e.str("REDIS_TLS_CA", ""),
+		RedisTLSRejectUnauthorized: e.boolean("REDIS_TLS_REJECT_UNAUTHORIZED", true),
+
 		PoolSize:     poolSize,
 		PythonBin:    e.str("ENRICH_PYTHON_BIN", ".venv/bin/python"),
 		PluginScript: e.str("ENRICH_PLUGIN_SCRIPT", "cloud_run_worker/plugin_server.py"),
@@ -217,6 +249,9 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		MetricsMaxTenants:     e.integer("ENRICH_METRICS_MAX_TENANTS", 100, 1),
 		MetricsExportEnabled:  e.boolean("ENRICH_METRICS_EXPORT_ENABLED", false),
 		MetricsExportInterval: e.millis("ENRICH_METRICS_EXPORT_INTERVAL_MS", 10*time.Second, 10*time.Second),
+	}
+	if len(cfg.RedisClusterNodes) > 0 && cfg.RedisMode != redisModeCluster {
+		e.errs = append(e.errs, errors.New("REDIS_CLUSTER_NODES is set: it needs REDIS_MODE=cluster"))
 	}
 	cfg.Downstream = parseDownstream(e, cfg.TenantHeader, cfg.RequestIDHeader)
 	// Sync waits default to the job timeout, as in the reference.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,9 +31,19 @@ const (
 // Cluster is a Redis Cluster of three masters with no replicas, each
 // redis-server on a loopback port (and its cluster bus on another).
 type Cluster struct {
+	cfg   ClusterConfig
 	addrs []string
 	nodes []*process
+	args  [][]string // each node's command line, to restart it
 	dir   string
+}
+
+// ClusterConfig configures a Cluster.
+type ClusterConfig struct {
+	// AppendOnly gives every node an append-only file with an fsync after
+	// every write, so that a node Restart brings back all it acknowledged.
+	// Without it a restarted node keeps its slots but comes back empty.
+	AppendOnly bool
 }
 
 // StartCluster starts a Cluster, waits until every node reports
@@ -54,15 +65,31 @@ func StartCluster(tb testing.TB) []string {
 	return c.Addrs()
 }
 
+// StartClusterWith starts a Cluster configured by cfg and returns it, for a
+// test that restarts nodes; the nodes are killed when tb ends. It ignores
+// TEST_REDIS_CLUSTER: the test must own the nodes.
+func StartClusterWith(tb testing.TB, cfg ClusterConfig) *Cluster {
+	tb.Helper()
+	c, err := NewClusterWith(cfg)
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	tb.Cleanup(c.Close)
+	return c
+}
+
 // NewCluster starts a Cluster without a test, e.g. in a TestMain that shares
 // it; the caller must Close it. It returns an error if redis-server or
 // redis-cli is missing or the cluster does not form in time.
-func NewCluster() (*Cluster, error) {
+func NewCluster() (*Cluster, error) { return NewClusterWith(ClusterConfig{}) }
+
+// NewClusterWith starts a Cluster configured by cfg, like NewCluster.
+func NewClusterWith(cfg ClusterConfig) (*Cluster, error) {
 	dir, err := os.MkdirTemp("", "redistest-cluster")
 	if err != nil {
 		return nil, fmt.Errorf("redistest: %w", err)
 	}
-	c := &Cluster{dir: dir}
+	c := &Cluster{cfg: cfg, dir: dir}
 	if err := c.form(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("redistest: cluster: %w", err)
@@ -80,6 +107,29 @@ func (c *Cluster) Close() {
 		p.kill()
 	}
 	_ = os.RemoveAll(c.dir)
+}
+
+// Restart kills the node at addr (SIGKILL, as a crash would), starts it again
+// on the same ports and folder, and waits until every node reports
+// cluster_state:ok. The node keeps its slots (nodes.conf) and, with
+// AppendOnly, its data.
+func (c *Cluster) Restart(addr string) error {
+	i := slices.Index(c.addrs, addr)
+	if i < 0 {
+		return fmt.Errorf("redistest: %s is not a node of this cluster", addr)
+	}
+	c.nodes[i].kill()
+	p, err := launch(&redis.Options{Addr: addr}, c.args[i]...)
+	if err != nil {
+		return fmt.Errorf("redistest: restarting %s: %w", addr, err)
+	}
+	c.nodes[i] = p
+	for _, a := range c.addrs {
+		if err := waitClusterOK(a); err != nil {
+			return fmt.Errorf("redistest: after restarting %s: %w", addr, err)
+		}
+	}
+	return nil
 }
 
 // form starts the nodes, joins them and waits until the cluster serves.
@@ -113,12 +163,17 @@ func (c *Cluster) startNode(dir string) error {
 			return err
 		}
 		_, port, _ := net.SplitHostPort(addr)
-		args := append([]string{"--port", port, "--bind", "127.0.0.1",
+		args := []string{"--port", port, "--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-port", busPort,
-			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}, inMemory(dir)...)
+			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"}
+		if c.cfg.AppendOnly {
+			args = append(args, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir)
+		} else {
+			args = append(args, inMemory(dir)...)
+		}
 		p, err := launch(&redis.Options{Addr: addr}, args...)
 		if err == nil {
-			c.addrs, c.nodes = append(c.addrs, addr), append(c.nodes, p)
+			c.addrs, c.nodes, c.args = append(c.addrs, addr), append(c.nodes, p), append(c.args, args)
 			return nil
 		}
 		lastErr = err

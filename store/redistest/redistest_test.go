@@ -119,3 +119,49 @@ func TestStartCluster(t *testing.T) {
 		}
 	})
 }
+
+func TestProxy(t *testing.T) {
+	t.Parallel()
+	addr := StartTCP(t)
+	setThrough := func(t *testing.T, fault Fault) (stored string, err error) {
+		t.Helper()
+		p := StartProxy(t, addr)
+		p.SetDelay(500 * time.Millisecond)
+		key := "proxy-test:" + t.Name()
+		p.SetRule(Once(func(c Command) bool { return c.Name == "SET" }, fault))
+		client := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, ReadTimeout: 100 * time.Millisecond})
+		defer client.Close()
+		err = client.Set(t.Context(), key, "v", 0).Err()
+		if got := p.Injected(fault); fault != Pass && got != 1 {
+			t.Errorf("injected %s %d times, want 1", fault, got)
+		}
+		direct := redis.NewClient(&redis.Options{Addr: addr})
+		defer direct.Close()
+		return direct.Get(t.Context(), key).Val(), err
+	}
+	t.Run("PassRelaysTheReply", func(t *testing.T) {
+		t.Parallel()
+		if got, err := setThrough(t, Pass); err != nil || got != "v" {
+			t.Errorf("SET through the proxy = %v, stored %q; want nil and v", err, got)
+		}
+	})
+	t.Run("DropReplyRunsTheCommandAndResets", func(t *testing.T) {
+		t.Parallel()
+		if got, err := setThrough(t, DropReply); err == nil || got != "v" {
+			t.Errorf("SET through the proxy = %v, stored %q; want an error and v", err, got)
+		}
+	})
+	t.Run("ResetMidCommandNeverRunsIt", func(t *testing.T) {
+		t.Parallel()
+		if got, err := setThrough(t, ResetMidCommand); err == nil || got != "" {
+			t.Errorf("SET through the proxy = %v, stored %q; want an error and nothing", err, got)
+		}
+	})
+	t.Run("DelayReplyRunsTheCommandPastTheReadTimeout", func(t *testing.T) {
+		t.Parallel()
+		var netErr net.Error
+		if got, err := setThrough(t, DelayReply); !errors.As(err, &netErr) || !netErr.Timeout() || got != "v" {
+			t.Errorf("SET through the proxy = %v, stored %q; want a timeout and v", err, got)
+		}
+	})
+}
