@@ -84,6 +84,14 @@ func setLogTenant(r *http.Request, tenant string) {
 	}
 }
 
+// infoRoute is the route pattern of r, for logs.
+func infoRoute(r *http.Request) string {
+	if info := infoOf(r); info != nil {
+		return info.route
+	}
+	return ""
+}
+
 // withRoute records the route's pattern for the access log.
 func withRoute(pattern string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -52,13 +52,17 @@ func (l *tenantLimiter) allow(tenant string) error {
 	if !res.OK() {
 		wait = time.Second
 	}
+	return tooMany(CodeRateLimited, "Too many requests. Please slow down.", wait)
+}
+
+// tooMany is a 429 *Error that says, in Retry-After and details, when to try again.
+func tooMany(code, message string, wait time.Duration) *Error {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	unit := "seconds"
 	if secs == 1 {
 		unit = "second"
 	}
-	return newError(CodeRateLimited, "Too many requests. Please slow down.",
-		map[string]any{"retryAfter": fmt.Sprintf("%d %s", secs, unit)}).
+	return newError(code, message, map[string]any{"retryAfter": fmt.Sprintf("%d %s", secs, unit)}).
 		withHeader("Retry-After", strconv.Itoa(secs))
 }
 

@@ -123,6 +123,10 @@ type Config struct {
 	// made by signing in with AuthorizeAdmin), so no bearer token is asked here.
 	// Optional: without it those paths answer 404.
 	AdminUI http.Handler
+	// Guard throttles wrong admin credentials per client address; share it with
+	// the console so that both count against one budget. Default: a guard of
+	// its own with GuardConfig's defaults.
+	Guard *CredentialGuard
 	// ServiceName is reported by /ready. Default hh-enrich-svc.
 	ServiceName string
 	// Now is the clock of rate limits and caches. Default time.Now.
@@ -149,6 +153,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.Default()
 	}
+	if cfg.Guard == nil {
+		cfg.Guard = NewCredentialGuard(GuardConfig{Now: cfg.Now, Logger: cfg.Logger})
+	}
 	return cfg
 }
 
@@ -171,8 +178,9 @@ type server struct {
 	cfg        Config
 	log        hclog.Logger
 	limiter    *tenantLimiter // nil: no limit
-	tenants    *tenantCache   // nil: no tenant directory
-	registered []string       // "METHOD pattern" of every route, for the OpenAPI test
+	guard      *CredentialGuard
+	tenants    *tenantCache // nil: no tenant directory
+	registered []string     // "METHOD pattern" of every route, for the OpenAPI test
 }
 
 // New returns the API's http.Handler, or the list of problems in cfg.
@@ -189,7 +197,7 @@ func newServer(cfg Config) (*server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: cfg.Logger.Named("http"),
+	s := &server{cfg: cfg, log: cfg.Logger.Named("http"), guard: cfg.Guard,
 		limiter: newTenantLimiter(cfg.TenantRateLimit, cfg.TenantBurst, cfg.RateLimitTenants, cfg.Now)}
 	if cfg.Tenants != nil {
 		s.tenants = newTenantCache(cfg.Tenants, cfg.TenantCacheTTL, cfg.TenantCacheSize, cfg.Now)
@@ -267,19 +275,53 @@ type poolHealth struct {
 	Circuit  string `json:"circuit"`
 }
 
+// healthDetails reports whether the caller may see the health routes' details
+// (pool counts, pids, errors, addresses): an operator's credential. Anonymous
+// callers, probes and tenant admins get statuses only; a wrong credential is
+// refused (401, and counts against its address).
+func (s *server) healthDetails(r *http.Request) (bool, error) {
+	if r.Header.Get("Authorization") == "" {
+		return false, nil
+	}
+	a, err := s.authorizeAdminRequest(r)
+	if err != nil {
+		var apiErr *Error
+		if errors.As(err, &apiErr) && apiErr.Code == CodeAdminDisabled {
+			return false, nil // no admin at all: a token here is someone else's business
+		}
+		return false, err
+	}
+	return a.Operator, nil
+}
+
+// poolState is the pool's status and, for an operator, its counts.
+func (s *server) poolState(details bool) (*poolHealth, bool) {
+	if s.cfg.Pool == nil {
+		return nil, false
+	}
+	st := s.cfg.Pool.Status()
+	degraded := st.Degraded || st.Circuit != "closed" || st.Ready == 0
+	if !details {
+		return nil, degraded
+	}
+	return &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}, degraded
+}
+
 // handleHealth answers 503 only when Redis is unreachable: with Redis up, jobs are
 // accepted and kept even while the plugin pool heals, so the instance stays in
 // rotation and says "degraded".
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	details, err := s.healthDetails(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
 	defer cancel()
 	h := health{Status: "ok", Service: s.cfg.ServiceName, Redis: "ok"}
-	if s.cfg.Pool != nil {
-		st := s.cfg.Pool.Status()
-		h.Pool = &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}
-		if st.Degraded || st.Circuit != "closed" || st.Ready == 0 {
-			h.Status = "degraded"
-		}
+	var degraded bool
+	if h.Pool, degraded = s.poolState(details); degraded {
+		h.Status = "degraded"
 	}
 	if err := s.cfg.Store.Ping(ctx); err != nil {
 		s.log.Warn("health check failed", "error", err)
@@ -294,6 +336,11 @@ func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // process taking calls. A liveness probe should use /healthz, which stays 200
 // while the pool heals.
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	details, err := s.healthDetails(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
 	defer cancel()
 	h := health{Status: "ready", Service: s.cfg.ServiceName, Redis: "ok"}
@@ -302,9 +349,8 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		h.Status, h.Redis, status = "not_ready", "unreachable", http.StatusServiceUnavailable
 	}
 	if s.cfg.Pool != nil {
-		st := s.cfg.Pool.Status()
-		h.Pool = &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}
-		if st.Ready == 0 {
+		h.Pool, _ = s.poolState(details)
+		if s.cfg.Pool.Status().Ready == 0 {
 			h.Status, status = "not_ready", http.StatusServiceUnavailable
 		}
 	}
@@ -319,10 +365,24 @@ type ComponentHealth struct {
 
 // handleHealthDetailed reports every part: Redis (with its ping time), the pool
 // (every process), and the configured components. 503 only when Redis is down.
+// Anonymous callers get each part's status only; the details (pids, memory,
+// errors with internal addresses, URLs) need an operator's credential.
 func (s *server) handleHealthDetailed(w http.ResponseWriter, r *http.Request) {
+	details, err := s.healthDetails(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
 	defer cancel()
 	components := map[string]any{}
+	add := func(name string, status string, full any) {
+		if details {
+			components[name] = full
+		} else {
+			components[name] = ComponentHealth{Status: status}
+		}
+	}
 	started := s.cfg.Now()
 	redisHealth := ComponentHealth{Status: "ok"}
 	status, overall := http.StatusOK, "ok"
@@ -332,17 +392,21 @@ func (s *server) handleHealthDetailed(w http.ResponseWriter, r *http.Request) {
 	} else {
 		redisHealth.Detail = map[string]any{"pingMs": float64(s.cfg.Now().Sub(started).Microseconds()) / 1000}
 	}
-	components["redis"] = redisHealth
+	add("redis", redisHealth.Status, redisHealth)
 	if s.cfg.Pool != nil {
 		st := s.cfg.Pool.Status()
-		components["pool"] = st
-		if (st.Degraded || st.Circuit != "closed" || st.Ready == 0) && overall == "ok" {
-			overall = "degraded"
+		poolStatus := "ok"
+		if st.Degraded || st.Circuit != "closed" || st.Ready == 0 {
+			poolStatus = "degraded"
+			if overall == "ok" {
+				overall = "degraded"
+			}
 		}
+		add("pool", poolStatus, st.Redacted())
 	}
 	for name, check := range s.cfg.Components {
 		c := check(ctx)
-		components[name] = c
+		add(name, c.Status, c)
 		if (c.Status == "down" || c.Status == "degraded") && overall == "ok" {
 			overall = "degraded"
 		}
