@@ -10,6 +10,8 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/headhunter/hh-enrich-svc/metrics"
 )
 
 // ErrTenantNotFound is what a TenantDirectory returns for a tenant it does not know.
@@ -144,10 +146,26 @@ func (s *server) resolveTenant(r *http.Request) (string, error) {
 			"Tenant id must be 1-64 letters, digits or '-', starting with a letter or digit.",
 			map[string]any{"header": s.cfg.TenantHeader})
 	}
+	if reservedTenant(tenant) {
+		return "", newError(CodeInvalidTenant, fmt.Sprintf("Tenant id %q is reserved.", tenant),
+			map[string]any{"header": s.cfg.TenantHeader})
+	}
 	if p != nil && p.OrgID != tenant {
 		return "", newError(CodeForbidden, "Tenant header does not match authenticated user organization.", nil)
 	}
 	return tenant, nil
+}
+
+// reservedTenant reports whether id is a label value the metrics keep for
+// themselves ("all", "other"), in any case: such a tenant would make every
+// scrape fail with a duplicate series, or merge into another series.
+func reservedTenant(id string) bool {
+	for _, label := range metrics.ReservedTenantLabels {
+		if strings.EqualFold(id, label) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTenant refuses unknown and inactive tenants when a directory is configured.
