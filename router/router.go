@@ -65,8 +65,14 @@ type Config struct {
 	Queue QueueAdmin
 	// Batches serves the batch routes. Optional: without it they answer 404.
 	Batches BatchStore
-	// MaxBatchBodyBytes caps a batch request body. Default 32 MiB.
+	// MaxBatchBodyBytes caps a batch request body, which is read as a stream;
+	// each candidate is held to MaxBodyBytes. Default BatchBodyFactor ×
+	// MaxBodyBytes (32 MiB).
 	MaxBatchBodyBytes int64
+	// TenantInFlightBytes bounds the request bodies one tenant may have in flight
+	// at once (declared or capped sizes); past it, 429 in_flight_limit. Default
+	// 2 × MaxBatchBodyBytes.
+	TenantInFlightBytes int64
 	// Metrics counts requests by route and status, and submissions. Optional.
 	Metrics *metrics.Metrics
 	// Auth verifies bearer tokens (AUTH_MODE and the issuer settings). An
@@ -139,7 +145,8 @@ func (cfg Config) withDefaults() Config {
 	cfg.RequestIDHeader = cmp.Or(cfg.RequestIDHeader, RequestIDHeaderDefault)
 	cfg.TraceHeader = cmp.Or(cfg.TraceHeader, TraceHeaderDefault)
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, MaxBodyBytesDefault)
-	cfg.MaxBatchBodyBytes = cmp.Or(cfg.MaxBatchBodyBytes, MaxBatchBodyBytesDefault)
+	cfg.MaxBatchBodyBytes = cmp.Or(cfg.MaxBatchBodyBytes, BatchBodyFactor*cfg.MaxBodyBytes)
+	cfg.TenantInFlightBytes = cmp.Or(cfg.TenantInFlightBytes, 2*cfg.MaxBatchBodyBytes)
 	cfg.HealthTimeout = cmp.Or(cfg.HealthTimeout, HealthTimeoutDefault)
 	cfg.ServiceName = cmp.Or(cfg.ServiceName, ServiceNameDefault)
 	cfg.SyncWait = cmp.Or(cfg.SyncWait, SyncWaitDefault)
@@ -179,6 +186,7 @@ type server struct {
 	log        hclog.Logger
 	limiter    *tenantLimiter // nil: no limit
 	guard      *CredentialGuard
+	inFlight   *inFlightBytes
 	tenants    *tenantCache // nil: no tenant directory
 	registered []string     // "METHOD pattern" of every route, for the OpenAPI test
 }
@@ -197,7 +205,7 @@ func newServer(cfg Config) (*server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: cfg.Logger.Named("http"), guard: cfg.Guard,
+	s := &server{cfg: cfg, log: cfg.Logger.Named("http"), guard: cfg.Guard, inFlight: newInFlightBytes(cfg.TenantInFlightBytes),
 		limiter: newTenantLimiter(cfg.TenantRateLimit, cfg.TenantBurst, cfg.RateLimitTenants, cfg.Now)}
 	if cfg.Tenants != nil {
 		s.tenants = newTenantCache(cfg.Tenants, cfg.TenantCacheTTL, cfg.TenantCacheSize, cfg.Now)
@@ -207,11 +215,11 @@ func newServer(cfg Config) (*server, error) {
 
 func (s *server) routes() *httprouter.Router {
 	r := httprouter.New()
-	s.handle(r, http.MethodPost, "/v1/enrich/profile", s.tenantRoute(s.handleSubmit))
-	s.handle(r, http.MethodGet, "/v1/enrich/status/:jobId", s.tenantRoute(s.handleStatus))
+	s.handle(r, http.MethodPost, "/v1/enrich/profile", s.tenantRoute(s.cfg.MaxBodyBytes, s.handleSubmit))
+	s.handle(r, http.MethodGet, "/v1/enrich/status/:jobId", s.tenantRoute(0, s.handleStatus))
 	if s.cfg.Batches != nil {
-		s.handle(r, http.MethodPost, "/v1/enrich/batch", s.tenantRoute(s.handleSubmitBatch))
-		s.handle(r, http.MethodGet, "/v1/enrich/batch/:batchId", s.tenantRoute(s.handleGetBatch))
+		s.handle(r, http.MethodPost, "/v1/enrich/batch", s.tenantRoute(s.cfg.MaxBatchBodyBytes, s.handleSubmitBatch))
+		s.handle(r, http.MethodGet, "/v1/enrich/batch/:batchId", s.tenantRoute(0, s.handleGetBatch))
 	}
 	for _, path := range []string{"/health", "/healthz"} {
 		s.handle(r, http.MethodGet, path, s.handleHealth)

@@ -106,8 +106,10 @@ func (c *tenantCache) Lookup(ctx context.Context, id string) (Tenant, error) {
 // tenantRoute guards a /v1 handler, in the reference's order: the token, its
 // organization, the tenant header and their match; then (after the reference,
 // W1) the tenant's rate limit, keyed by the verified tenant; then the tenant's
-// directory entry, last because it may cost a Firestore read.
-func (s *server) tenantRoute(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+// directory entry, last because it may cost a Firestore read. A route with a
+// body (bodyLimit > 0) then holds the body's size against the tenant's bytes in
+// flight until it is answered.
+func (s *server) tenantRoute(bodyLimit int64, next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tenant, err := s.resolveTenant(r)
 		if err != nil {
@@ -123,8 +125,36 @@ func (s *server) tenantRoute(next func(http.ResponseWriter, *http.Request, strin
 			writeError(w, r, s.log, err)
 			return
 		}
+		if bodyLimit > 0 {
+			release, err := s.holdBody(r, tenant, bodyLimit)
+			if err != nil {
+				writeError(w, r, s.log, err)
+				return
+			}
+			defer release()
+		}
 		next(w, r, tenant)
 	}
+}
+
+// holdBody counts r's body against tenant's bytes in flight: its declared
+// size, or the route's limit when undeclared. A declared size over the limit
+// is 413 before a byte is read.
+func (s *server) holdBody(r *http.Request, tenant string, limit int64) (func(), error) {
+	size := limit
+	if r.ContentLength >= 0 {
+		if r.ContentLength > limit {
+			return nil, newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", limit), map[string]any{"limit": limit})
+		}
+		size = r.ContentLength
+	}
+	release, ok := s.inFlight.acquire(tenant, size)
+	if !ok {
+		s.log.Warn("request refused: tenant's bytes in flight at the limit", "tenant_id", tenant,
+			"limit", s.cfg.TenantInFlightBytes, "request_id", requestID(r))
+		return nil, tooMany(CodeInFlightLimit, "Too much of this tenant's data is being received at once; retry shortly.", time.Second)
+	}
+	return release, nil
 }
 
 // resolveTenant authenticates the request and returns its tenant: the header's,
