@@ -113,8 +113,8 @@ func (s *server) authorizeAdminRequest(r *http.Request) (*Admin, error) {
 		return nil, err
 	}
 	a, err := authorizeAdmin(r.Context(), s.cfg.Auth, s.cfg.AdminToken, r.Header)
-	if isCredentialFailure(err) {
-		s.guard.Fail(r, "admin credential")
+	if isCredentialFailure(err) && bearerToken(r.Header) != "" {
+		s.guard.Fail(r, "admin credential") // a missing one is no guess
 	}
 	return a, err
 }
