@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -201,7 +202,7 @@ func (s *server) handlePoolRestart(w http.ResponseWriter, r *http.Request) {
 func (s *server) handleProcessRestart(w http.ResponseWriter, r *http.Request) {
 	raw := httprouter.ParamsFromContext(r.Context()).ByName("id")
 	id, err := strconv.Atoi(raw)
-	if err != nil || id < 0 {
+	if err != nil || id < 0 || id > math.MaxInt32 {
 		writeError(w, r, s.log, newError(CodeInvalidField, "Process id must be a non-negative integer.", map[string]any{"id": raw}))
 		return
 	}

@@ -82,7 +82,7 @@ func (s *server) handleQueueStatus(w http.ResponseWriter, r *http.Request) {
 // as the document types it (an integer, a tenant id), rather than read as absent.
 func (s *server) queueQuery(r *http.Request) (string, int, error) {
 	q := r.URL.Query()
-	tenant := strings.TrimSpace(q.Get("tenant"))
+	tenant := q.Get("tenant")
 	if q.Has("tenant") && !tenantPattern.MatchString(tenant) {
 		return "", 0, newError(CodeInvalidField, "tenant must be 1-64 letters, digits or '-', starting with a letter or digit.",
 			map[string]any{"field": "tenant"})
