@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -147,8 +148,29 @@ func TestHealthAnswersStatusesOnlyToAnonymousCallers(t *testing.T) {
 	if op.status != http.StatusOK || poolPart["processes"] == nil {
 		t.Fatalf("operator /health/detailed: %d %v", op.status, op.body)
 	}
-	if resp := rb.request(t, http.MethodGet, "/health/detailed", bearer("a-wrong-token"), ""); resp.status != http.StatusUnauthorized {
-		t.Fatalf("a wrong credential on /health/detailed: %d %v, want 401", resp.status, resp.body)
+	wrong := rb.request(t, http.MethodGet, "/health/detailed", bearer("a-wrong-token"), "")
+	components, _ = wrong.body["components"].(map[string]any)
+	if poolPart, _ = components["pool"].(map[string]any); wrong.status != http.StatusOK || len(poolPart) != 1 {
+		t.Fatalf("a wrong credential on /health/detailed: %d %v, want statuses only", wrong.status, wrong.body)
+	}
+}
+
+func TestWrongCredentialsOnHealthCountAgainstTheAddress(t *testing.T) {
+	t.Parallel()
+	rb := setupRoles(t)
+	for i := range GuardBurstDefault {
+		if rec := serve(t, rb.handler, withAuth(httpRequest(http.MethodGet, "/health/detailed"), fmt.Sprint("guess-", i))); rec.Code != http.StatusOK {
+			t.Fatalf("guess %d: %d, want 200 with statuses", i, rec.Code)
+		}
+	}
+	// The address is blocked now: the right token gets statuses only on health,
+	// and 429 on the admin routes.
+	rec := serve(t, rb.handler, withAuth(httpRequest(http.MethodGet, "/health/detailed"), "s3cret-admin"))
+	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "processes") {
+		t.Fatalf("blocked address, right token, /health/detailed: %d %s", rec.Code, rec.Body)
+	}
+	if rec := serve(t, rb.handler, withAuth(httpRequest(http.MethodGet, "/admin/pool"), "s3cret-admin")); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("blocked address, right token, /admin/pool: %d", rec.Code)
 	}
 }
 
