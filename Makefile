@@ -60,6 +60,22 @@ chaos: build redis-server
 	$(GO) build -tags testfaults -o $(BIN)/testbuild/ ./cmd/hh-enrich-svc
 	$(BIN)/hh-enrich-chaos -service-bin $(BIN)/testbuild/hh-enrich-svc $(CHAOS_FLAGS)
 
+# The API contract (README "API"): schemathesis, pinned in
+# cloud_run_worker/requirements-contract.txt (a venv of its own), drives the real
+# binary from the served openapi.yaml with every check but ignored_auth, all phases.
+# The full pass (100 examples an operation) takes a few minutes; CI's short one:
+#   make contract CONTRACT_FLAGS='--max-examples 10 --seed 1'
+.PHONY: contract
+CONTRACT_VENV  := .venv-contract
+CONTRACT_FLAGS ?= --max-examples 100
+$(CONTRACT_VENV)/.installed: $(PY_DIR)/requirements-contract.txt
+	$(PYTHON) -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(PY_DIR)/requirements-contract.txt
+	touch $@
+
+contract: build $(CONTRACT_VENV)/.installed
+	.ci/contract.sh $(CONTRACT_FLAGS)
+
 # The image and the local stack (README "Operations"). They need a Docker engine, which
 # our development machines lack: cmd/hh-enrich-svc/shipping_test.go checks the files.
 .PHONY: image stack

@@ -5,6 +5,13 @@ import "sync"
 // OtherTenant is the label of every tenant past the first MaxTenants.
 const OtherTenant = "other"
 
+// AllTenants is the tenant label of a total (queue_depth's).
+const AllTenants = "all"
+
+// ReservedTenantLabels are tenant label values the metrics use for themselves:
+// a tenant of that name would collide with them (the API refuses such ids).
+var ReservedTenantLabels = []string{AllTenants, OtherTenant}
+
 // tenantLabels bounds the tenant label: the first max tenants seen keep their name
 // for the life of the process, later ones share OtherTenant. First-come keeps a
 // tenant's series stable (a top-N ranking would move tenants between series).

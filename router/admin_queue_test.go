@@ -78,3 +78,17 @@ func TestAdminQueue(t *testing.T) {
 		}
 	})
 }
+
+func TestAdminQueueRefusesParametersGivenEmpty(t *testing.T) {
+	t.Parallel()
+	b, _ := setupAdmin(t, "s3cret-admin")
+	for _, query := range []string{"?limit=", "?tenant=", "?limit=&tenant=", "?tenant=a_b", "?limit=x"} {
+		resp := b.request(t, http.MethodGet, "/admin/queue"+query, admin, "")
+		if resp.status != http.StatusBadRequest || resp.body["code"] != CodeInvalidField {
+			t.Errorf("%s: %d %v, want 400 invalid_field", query, resp.status, resp.body)
+		}
+	}
+	if resp := b.request(t, http.MethodGet, "/admin/queue?tenant=tenant-alpha&limit=5", admin, ""); resp.status != http.StatusOK {
+		t.Fatalf("valid parameters: %d %v", resp.status, resp.body)
+	}
+}

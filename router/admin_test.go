@@ -116,9 +116,9 @@ func TestAdmin(t *testing.T) {
 
 	t.Run("HealthReportsADegradedPool", func(t *testing.T) {
 		t.Parallel()
-		b, rp := setupAdmin(t, "")
+		b, rp := setupAdmin(t, "s3cret-admin")
 		rp.status.Degraded = true
-		resp := b.request(t, http.MethodGet, "/health", nil, "")
+		resp := b.request(t, http.MethodGet, "/health", admin, "")
 		if resp.status != http.StatusOK || resp.body["status"] != "degraded" || resp.body["pool"].(map[string]any)["degraded"] != true {
 			t.Fatalf("got %d %v", resp.status, resp.body)
 		}

@@ -59,6 +59,8 @@ func TestAuthorizeAdmin(t *testing.T) {
 	}
 	scoped := b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "enrich:admin", "org_id": "acme"}))
 	unscoped := b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "enrich:read"}))
+	orgless := b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "enrich:admin", "org_id": nil}))
+	operator := b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "enrich:operator", "org_id": nil}))
 	for _, tc := range []struct {
 		name       string
 		auth       *Authenticator
@@ -72,15 +74,16 @@ func TestAuthorizeAdmin(t *testing.T) {
 		{"AnEmptyCredentialIsUnauthorized", b.auth, "s3cret", "", "", CodeUnauthorized},
 		{"AScopedJWTIsItsTenantsAdmin", b.auth, "s3cret", scoped, "acme", ""},
 		{"AJWTWithoutTheScopeIsForbidden", b.auth, "s3cret", unscoped, "", CodeForbidden},
+		{"AScopedJWTWithoutAnOrganizationIsForbidden", b.auth, "s3cret", orgless, "", CodeForbidden},
+		{"AJWTWithTheOperatorScopeIsAnOperator", b.auth, "s3cret", operator, "", ""},
 		{"WithoutAuthOnlyTheStaticTokenCounts", nil, "s3cret", scoped, "", CodeUnauthorized},
 		{"OffWithNeitherTokenNorScope", noAuth(t), "", "anything", "", CodeAdminDisabled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p, err := AuthorizeAdmin(t.Context(), tc.auth, tc.token, tc.credential)
-			if code(err) != tc.wantCode || (err == nil && tc.wantOrg != "" && (p == nil || p.OrgID != tc.wantOrg)) ||
-				(err == nil && tc.wantOrg == "" && p != nil) {
-				t.Fatalf("AuthorizeAdmin = %+v, %v; want org %q, code %q", p, err, tc.wantOrg, tc.wantCode)
+			a, err := AuthorizeAdmin(t.Context(), tc.auth, tc.token, tc.credential)
+			if code(err) != tc.wantCode || (err == nil && (a.Tenant != tc.wantOrg || a.Operator != (tc.wantOrg == ""))) {
+				t.Fatalf("AuthorizeAdmin = %+v, %v; want org %q, code %q", a, err, tc.wantOrg, tc.wantCode)
 			}
 		})
 	}

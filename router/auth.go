@@ -53,8 +53,9 @@ const (
 	FirebaseIssuerPrefix = "https://securetoken.google.com/"
 	ClockSkewDefault     = 30 * time.Second
 	// NoClockSkew as AuthConfig.ClockSkew allows no skew at all (zero means the default).
-	NoClockSkew       time.Duration = -1
-	AdminScopeDefault               = "enrich:admin"
+	NoClockSkew          time.Duration = -1
+	AdminScopeDefault                  = "enrich:admin"
+	OperatorScopeDefault               = "enrich:operator"
 	// AdminScopeNone as AuthConfig.AdminScope gives no token admin rights: only
 	// Config.AdminToken opens the admin routes.
 	AdminScopeNone        = "none"
@@ -116,8 +117,13 @@ type AuthConfig struct {
 	// Zero means ClockSkewDefault (30 s); NoClockSkew means none.
 	ClockSkew time.Duration
 	// AdminScope in a token's scope or scp claim opens the admin routes
-	// (ENRICH_ADMIN_SCOPE). Default enrich:admin; AdminScopeNone turns it off.
+	// (ENRICH_ADMIN_SCOPE) to the admin of the token's own organization. Default
+	// enrich:admin; AdminScopeNone turns it off.
 	AdminScope string
+	// OperatorScope in a token's scope or scp claim makes it an operator, as the
+	// static admin token is: every tenant, and the shared plugin pool
+	// (ENRICH_OPERATOR_SCOPE). Default enrich:operator; AdminScopeNone turns it off.
+	OperatorScope string
 	// TokenCacheTTL keeps a verified token's principal, keyed by a hash of the
 	// token, until its expiry or this long, whichever is sooner
 	// (TOKEN_CACHE_TTL_SECONDS). Zero: no cache.
@@ -154,6 +160,7 @@ func (c AuthConfig) withDefaults() AuthConfig {
 		c.ClockSkew = 0
 	}
 	c.AdminScope = cmp.Or(c.AdminScope, AdminScopeDefault)
+	c.OperatorScope = cmp.Or(c.OperatorScope, OperatorScopeDefault)
 	c.TokenCacheSize = cmp.Or(c.TokenCacheSize, TokenCacheSizeDefault)
 	c.JWKSMinRefresh = cmp.Or(c.JWKSMinRefresh, JWKSMinRefreshDefault)
 	c.JWKSMaxRefresh = cmp.Or(c.JWKSMaxRefresh, JWKSMaxRefreshDefault)
@@ -462,6 +469,14 @@ func (a *Authenticator) adminScope() string {
 		return ""
 	}
 	return a.cfg.AdminScope
+}
+
+// operatorScope is the scope that makes a token an operator, or "" when none does.
+func (a *Authenticator) operatorScope() string {
+	if a.cfg.Mode == AuthModeNone || a.cfg.OperatorScope == AdminScopeNone {
+		return ""
+	}
+	return a.cfg.OperatorScope
 }
 
 // signatureAlgorithms maps pinned names to jwx algorithms; validate has already

@@ -325,9 +325,10 @@ func TestAdminScope(t *testing.T) {
 		status  int
 		code    string
 	}{
-		{"ScopeClaim", bearer(b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "openid enrich:admin"}))), 200, ""},
-		{"ScpList", bearer(b.firebase.sign("fb-rsa", b.firebase.claims(testProject, map[string]any{"scp": []string{"enrich:admin"}}))), 200, ""},
-		{"NoOrgNeeded", bearer(b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"org_id": nil, "scope": "enrich:admin"}))), 200, ""},
+		{"OperatorScopeClaim", bearer(b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "openid enrich:operator"}))), 200, ""},
+		{"OperatorScpList", bearer(b.firebase.sign("fb-rsa", b.firebase.claims(testProject, map[string]any{"scp": []string{"enrich:operator"}}))), 200, ""},
+		{"TenantAdminIsNoOperator", bearer(b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "openid enrich:admin"}))), 403, CodeForbidden},
+		{"AdminWithoutOrgIsRefused", bearer(b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"org_id": nil, "scope": "enrich:admin"}))), 403, CodeForbidden},
 		{"StaticTokenStillWorks", bearer("s3cret-admin"), 200, ""},
 		{"WithoutTheScope", bearer(b.gateway.sign("gw-rsa", b.gateway.claims(testAudience, map[string]any{"scope": "enrich:read"}))), 403, CodeForbidden},
 		{"ExpiredScopedToken", bearer(b.gateway.sign("gw-rsa", b.gateway.claims(testAudience,
@@ -344,7 +345,7 @@ func TestAdminScope(t *testing.T) {
 
 	t.Run("OffWithoutTokenOrScope", func(t *testing.T) {
 		off := setupAuth(t, AuthModeGateway, func(ac *AuthConfig, rc *Config) {
-			ac.AdminScope, rc.Pool = AdminScopeNone, rp
+			ac.AdminScope, ac.OperatorScope, rc.Pool = AdminScopeNone, AdminScopeNone, rp
 		})
 		token := off.gateway.sign("gw-rsa", off.gateway.claims(testAudience, map[string]any{"scope": AdminScopeDefault}))
 		if resp := off.request(t, http.MethodGet, "/admin/pool", bearer(token), ""); resp.status != 403 || resp.body["code"] != CodeAdminDisabled {

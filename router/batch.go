@@ -19,9 +19,10 @@ type BatchStore interface {
 	GetBatchJobs(ctx context.Context, b *store.Batch) ([]store.BatchJob, error)
 }
 
-// MaxBatchBodyBytesDefault bounds a batch request: 1,000 candidates with their
-// documents.
-const MaxBatchBodyBytesDefault = 32 << 20
+// BatchBodyFactor sizes the batch body limit from the single route's: a batch
+// may carry as much as this many single submissions (32 MiB with the 1 MiB
+// default), and each of its candidates no more than one.
+const BatchBodyFactor = 32
 
 // batchRequest is the body of POST /v1/enrich/batch.
 type batchRequest struct {
@@ -36,13 +37,19 @@ type batchCandidate struct {
 }
 
 func (s *server) handleSubmitBatch(w http.ResponseWriter, r *http.Request, tenant string) {
-	var req batchRequest
-	if err := decodeBody(w, r, s.cfg.MaxBatchBodyBytes, &req); err != nil {
+	req, err := s.decodeBatch(w, r)
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	reqs, err := batchSubmitRequests(&req, tenant, requestID(r))
+	reqs, err := batchSubmitRequests(req, tenant, requestID(r))
 	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	// The rate limit counts candidates: the request's own token was taken on
+	// the way in, the rest are taken now.
+	if err := s.limiter.allowMore(tenant, len(reqs)-1); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}

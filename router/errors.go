@@ -37,6 +37,7 @@ const (
 	CodeUnauthorized         = "unauthorized"
 	CodeForbidden            = "forbidden"
 	CodeRateLimited          = "rate_limited"
+	CodeInFlightLimit        = "in_flight_limit"
 	CodeAdminDisabled        = "admin_disabled"
 	CodeUnavailable          = "unavailable"
 	CodeInternal             = "internal"
@@ -54,6 +55,7 @@ var statusByCode = map[string]int{
 	CodeUnauthorized:         http.StatusUnauthorized,
 	CodeForbidden:            http.StatusForbidden,
 	CodeRateLimited:          http.StatusTooManyRequests,
+	CodeInFlightLimit:        http.StatusTooManyRequests,
 	CodeAdminDisabled:        http.StatusForbidden,
 	CodeUnavailable:          http.StatusServiceUnavailable,
 	CodeInternal:             http.StatusInternalServerError,

@@ -24,8 +24,11 @@ const (
 	requestInfoKey
 )
 
-// maxRequestIDLength keeps a client's X-Request-ID from bloating logs and job records.
-const maxRequestIDLength = 128
+// requestIDPattern is a caller's X-Request-ID that is kept: 1-128 printable
+// ASCII characters. Anything else (longer, control or non-ASCII bytes that
+// could forge log lines) is replaced by a new id, on every route, as
+// openapi.yaml says; the request is never refused for it.
+var requestIDPattern = regexp.MustCompile(`^[\x20-\x7e]{1,128}$`)
 
 // tenantPattern forbids "_" (the candidate document id is tenant + "_" + candidate, so
 // a tenant with "_" would make it ambiguous, REFERENCE W25) and "/" (a Firestore path).
@@ -47,7 +50,7 @@ type requestInfo struct {
 func withRequestContext(idHeader, traceHeader string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimSpace(r.Header.Get(idHeader))
-		if id == "" || len(id) > maxRequestIDLength {
+		if !requestIDPattern.MatchString(id) {
 			id = newRequestID()
 		}
 		w.Header().Set(idHeader, id)
@@ -82,6 +85,14 @@ func setLogTenant(r *http.Request, tenant string) {
 	if info := infoOf(r); info != nil {
 		info.tenant = tenant
 	}
+}
+
+// infoRoute is the route pattern of r, for logs.
+func infoRoute(r *http.Request) string {
+	if info := infoOf(r); info != nil {
+		return info.route
+	}
+	return ""
 }
 
 // withRoute records the route's pattern for the access log.

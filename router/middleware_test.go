@@ -106,9 +106,24 @@ func TestRequestHeaders(t *testing.T) {
 		if got := b.request(t, http.MethodGet, "/ready", map[string]string{"X-Request-ID": "abc"}, "").header.Get("X-Request-ID"); got != "abc" {
 			t.Fatalf("echoed %q", got)
 		}
-		long := strings.Repeat("x", maxRequestIDLength+1)
-		if got := b.request(t, http.MethodGet, "/ready", map[string]string{"X-Request-ID": long}, "").header.Get("X-Request-ID"); got == long || got == "" {
-			t.Fatalf("an over-long id was echoed or none made: %q", got)
+		if got := b.request(t, http.MethodGet, "/ready", map[string]string{"X-Request-ID": strings.Repeat("x", 128)}, "").header.Get("X-Request-ID"); got != strings.Repeat("x", 128) {
+			t.Fatalf("a 128-character id was not echoed: %q", got)
+		}
+	})
+
+	t.Run("AnUnusableRequestIDIsReplacedOnEveryRouteNeverRefused", func(t *testing.T) {
+		t.Parallel()
+		for _, bad := range []string{strings.Repeat("x", 129), "caf\u00e9", "a\x01b"} {
+			for _, route := range []struct{ method, path, body string }{
+				{http.MethodGet, "/ready", ""},
+				{http.MethodPost, "/v1/enrich/profile", `{"candidateId":"c1"}`},
+				{http.MethodGet, "/v1/enrich/status/0123456789abcdef", ""},
+			} {
+				resp := b.request(t, route.method, route.path, withHeader(jsonTenant, "X-Request-ID", bad), route.body)
+				if got := resp.header.Get("X-Request-ID"); got == bad || len(got) != 32 || resp.status == http.StatusBadRequest {
+					t.Errorf("%s %s with X-Request-ID %q: %d, echoed %q; want a new id and no 400", route.method, route.path, bad, resp.status, got)
+				}
+			}
 		}
 	})
 

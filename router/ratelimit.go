@@ -52,13 +52,43 @@ func (l *tenantLimiter) allow(tenant string) error {
 	if !res.OK() {
 		wait = time.Second
 	}
+	return tooMany(CodeRateLimited, "Too many requests. Please slow down.", wait)
+}
+
+// allowMore charges n more tokens to tenant's bucket, once the request's own
+// was taken: a batch costs one token per candidate. As many as a full bucket
+// holds must be there now (else 429, and nothing is taken); the rest are borrowed
+// from the coming seconds, so the tenant's next requests wait until its
+// candidates are paid for.
+func (l *tenantLimiter) allowMore(tenant string, n int) error {
+	if l == nil || n <= 0 {
+		return nil
+	}
+	bucket := l.bucket(tenant)
+	now := l.now()
+	// What a full bucket still holds once the request's own token is gone.
+	first := min(n, l.burst-1)
+	if first > 0 {
+		res := bucket.ReserveN(now, first)
+		if wait := res.DelayFrom(now); !res.OK() || wait > 0 {
+			res.CancelAt(now)
+			return tooMany(CodeRateLimited, "Too many candidates. Please slow down.", max(wait, time.Second))
+		}
+	}
+	for left := n - first; left > 0; left -= l.burst {
+		bucket.ReserveN(now, min(left, l.burst)) // debt: later requests wait it out
+	}
+	return nil
+}
+
+// tooMany is a 429 *Error that says, in Retry-After and details, when to try again.
+func tooMany(code, message string, wait time.Duration) *Error {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	unit := "seconds"
 	if secs == 1 {
 		unit = "second"
 	}
-	return newError(CodeRateLimited, "Too many requests. Please slow down.",
-		map[string]any{"retryAfter": fmt.Sprintf("%d %s", secs, unit)}).
+	return newError(code, message, map[string]any{"retryAfter": fmt.Sprintf("%d %s", secs, unit)}).
 		withHeader("Retry-After", strconv.Itoa(secs))
 }
 

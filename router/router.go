@@ -65,8 +65,14 @@ type Config struct {
 	Queue QueueAdmin
 	// Batches serves the batch routes. Optional: without it they answer 404.
 	Batches BatchStore
-	// MaxBatchBodyBytes caps a batch request body. Default 32 MiB.
+	// MaxBatchBodyBytes caps a batch request body, which is read as a stream;
+	// each candidate is held to MaxBodyBytes. Default BatchBodyFactor ×
+	// MaxBodyBytes (32 MiB).
 	MaxBatchBodyBytes int64
+	// TenantInFlightBytes bounds the request bodies one tenant may have in flight
+	// at once (declared or capped sizes); past it, 429 in_flight_limit. Default
+	// 2 × MaxBatchBodyBytes.
+	TenantInFlightBytes int64
 	// Metrics counts requests by route and status, and submissions. Optional.
 	Metrics *metrics.Metrics
 	// Auth verifies bearer tokens (AUTH_MODE and the issuer settings). An
@@ -123,6 +129,10 @@ type Config struct {
 	// made by signing in with AuthorizeAdmin), so no bearer token is asked here.
 	// Optional: without it those paths answer 404.
 	AdminUI http.Handler
+	// Guard throttles wrong admin credentials per client address; share it with
+	// the console so that both count against one budget. Default: a guard of
+	// its own with GuardConfig's defaults.
+	Guard *CredentialGuard
 	// ServiceName is reported by /ready. Default hh-enrich-svc.
 	ServiceName string
 	// Now is the clock of rate limits and caches. Default time.Now.
@@ -135,7 +145,8 @@ func (cfg Config) withDefaults() Config {
 	cfg.RequestIDHeader = cmp.Or(cfg.RequestIDHeader, RequestIDHeaderDefault)
 	cfg.TraceHeader = cmp.Or(cfg.TraceHeader, TraceHeaderDefault)
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, MaxBodyBytesDefault)
-	cfg.MaxBatchBodyBytes = cmp.Or(cfg.MaxBatchBodyBytes, MaxBatchBodyBytesDefault)
+	cfg.MaxBatchBodyBytes = cmp.Or(cfg.MaxBatchBodyBytes, BatchBodyFactor*cfg.MaxBodyBytes)
+	cfg.TenantInFlightBytes = cmp.Or(cfg.TenantInFlightBytes, 2*cfg.MaxBatchBodyBytes)
 	cfg.HealthTimeout = cmp.Or(cfg.HealthTimeout, HealthTimeoutDefault)
 	cfg.ServiceName = cmp.Or(cfg.ServiceName, ServiceNameDefault)
 	cfg.SyncWait = cmp.Or(cfg.SyncWait, SyncWaitDefault)
@@ -148,6 +159,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.Default()
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = NewCredentialGuard(GuardConfig{Now: cfg.Now, Logger: cfg.Logger})
 	}
 	return cfg
 }
@@ -171,8 +185,10 @@ type server struct {
 	cfg        Config
 	log        hclog.Logger
 	limiter    *tenantLimiter // nil: no limit
-	tenants    *tenantCache   // nil: no tenant directory
-	registered []string       // "METHOD pattern" of every route, for the OpenAPI test
+	guard      *CredentialGuard
+	inFlight   *inFlightBytes
+	tenants    *tenantCache // nil: no tenant directory
+	registered []string     // "METHOD pattern" of every route, for the OpenAPI test
 }
 
 // New returns the API's http.Handler, or the list of problems in cfg.
@@ -189,7 +205,7 @@ func newServer(cfg Config) (*server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: cfg.Logger.Named("http"),
+	s := &server{cfg: cfg, log: cfg.Logger.Named("http"), guard: cfg.Guard, inFlight: newInFlightBytes(cfg.TenantInFlightBytes),
 		limiter: newTenantLimiter(cfg.TenantRateLimit, cfg.TenantBurst, cfg.RateLimitTenants, cfg.Now)}
 	if cfg.Tenants != nil {
 		s.tenants = newTenantCache(cfg.Tenants, cfg.TenantCacheTTL, cfg.TenantCacheSize, cfg.Now)
@@ -199,11 +215,11 @@ func newServer(cfg Config) (*server, error) {
 
 func (s *server) routes() *httprouter.Router {
 	r := httprouter.New()
-	s.handle(r, http.MethodPost, "/v1/enrich/profile", s.tenantRoute(s.handleSubmit))
-	s.handle(r, http.MethodGet, "/v1/enrich/status/:jobId", s.tenantRoute(s.handleStatus))
+	s.handle(r, http.MethodPost, "/v1/enrich/profile", s.tenantRoute(s.cfg.MaxBodyBytes, s.handleSubmit))
+	s.handle(r, http.MethodGet, "/v1/enrich/status/:jobId", s.tenantRoute(0, s.handleStatus))
 	if s.cfg.Batches != nil {
-		s.handle(r, http.MethodPost, "/v1/enrich/batch", s.tenantRoute(s.handleSubmitBatch))
-		s.handle(r, http.MethodGet, "/v1/enrich/batch/:batchId", s.tenantRoute(s.handleGetBatch))
+		s.handle(r, http.MethodPost, "/v1/enrich/batch", s.tenantRoute(s.cfg.MaxBatchBodyBytes, s.handleSubmitBatch))
+		s.handle(r, http.MethodGet, "/v1/enrich/batch/:batchId", s.tenantRoute(0, s.handleGetBatch))
 	}
 	for _, path := range []string{"/health", "/healthz"} {
 		s.handle(r, http.MethodGet, path, s.handleHealth)
@@ -267,19 +283,44 @@ type poolHealth struct {
 	Circuit  string `json:"circuit"`
 }
 
+// healthDetails reports whether the caller may see the health routes' details
+// (pool counts, pids, errors, addresses): an operator's credential. Anyone
+// else, probes and tenants included, gets statuses only, never an error: a
+// wrong credential still counts against its address, and a blocked address
+// gets statuses whatever it sends, so these routes are no faster oracle for
+// guessing the admin token than the admin routes.
+func (s *server) healthDetails(r *http.Request) bool {
+	if bearerToken(r.Header) == "" {
+		return false
+	}
+	a, err := s.authorizeAdminRequest(r)
+	return err == nil && a.Operator
+}
+
+// poolState is the pool's status and, for an operator, its counts.
+func (s *server) poolState(details bool) (*poolHealth, bool) {
+	if s.cfg.Pool == nil {
+		return nil, false
+	}
+	st := s.cfg.Pool.Status()
+	degraded := st.Degraded || st.Circuit != "closed" || st.Ready == 0
+	if !details {
+		return nil, degraded
+	}
+	return &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}, degraded
+}
+
 // handleHealth answers 503 only when Redis is unreachable: with Redis up, jobs are
 // accepted and kept even while the plugin pool heals, so the instance stays in
 // rotation and says "degraded".
 func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	details := s.healthDetails(r)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
 	defer cancel()
 	h := health{Status: "ok", Service: s.cfg.ServiceName, Redis: "ok"}
-	if s.cfg.Pool != nil {
-		st := s.cfg.Pool.Status()
-		h.Pool = &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}
-		if st.Degraded || st.Circuit != "closed" || st.Ready == 0 {
-			h.Status = "degraded"
-		}
+	var degraded bool
+	if h.Pool, degraded = s.poolState(details); degraded {
+		h.Status = "degraded"
 	}
 	if err := s.cfg.Store.Ping(ctx); err != nil {
 		s.log.Warn("health check failed", "error", err)
@@ -294,6 +335,7 @@ func (s *server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // process taking calls. A liveness probe should use /healthz, which stays 200
 // while the pool heals.
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	details := s.healthDetails(r)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
 	defer cancel()
 	h := health{Status: "ready", Service: s.cfg.ServiceName, Redis: "ok"}
@@ -302,9 +344,8 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		h.Status, h.Redis, status = "not_ready", "unreachable", http.StatusServiceUnavailable
 	}
 	if s.cfg.Pool != nil {
-		st := s.cfg.Pool.Status()
-		h.Pool = &poolHealth{Ready: st.Ready, Size: st.Size, Degraded: st.Degraded, Circuit: st.Circuit}
-		if st.Ready == 0 {
+		h.Pool, _ = s.poolState(details)
+		if s.cfg.Pool.Status().Ready == 0 {
 			h.Status, status = "not_ready", http.StatusServiceUnavailable
 		}
 	}
@@ -319,10 +360,20 @@ type ComponentHealth struct {
 
 // handleHealthDetailed reports every part: Redis (with its ping time), the pool
 // (every process), and the configured components. 503 only when Redis is down.
+// Anonymous callers get each part's status only; the details (pids, memory,
+// errors with internal addresses, URLs) need an operator's credential.
 func (s *server) handleHealthDetailed(w http.ResponseWriter, r *http.Request) {
+	details := s.healthDetails(r)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
 	defer cancel()
 	components := map[string]any{}
+	add := func(name string, status string, full any) {
+		if details {
+			components[name] = full
+		} else {
+			components[name] = ComponentHealth{Status: status}
+		}
+	}
 	started := s.cfg.Now()
 	redisHealth := ComponentHealth{Status: "ok"}
 	status, overall := http.StatusOK, "ok"
@@ -332,17 +383,21 @@ func (s *server) handleHealthDetailed(w http.ResponseWriter, r *http.Request) {
 	} else {
 		redisHealth.Detail = map[string]any{"pingMs": float64(s.cfg.Now().Sub(started).Microseconds()) / 1000}
 	}
-	components["redis"] = redisHealth
+	add("redis", redisHealth.Status, redisHealth)
 	if s.cfg.Pool != nil {
 		st := s.cfg.Pool.Status()
-		components["pool"] = st
-		if (st.Degraded || st.Circuit != "closed" || st.Ready == 0) && overall == "ok" {
-			overall = "degraded"
+		poolStatus := "ok"
+		if st.Degraded || st.Circuit != "closed" || st.Ready == 0 {
+			poolStatus = "degraded"
+			if overall == "ok" {
+				overall = "degraded"
+			}
 		}
+		add("pool", poolStatus, st.Redacted())
 	}
 	for name, check := range s.cfg.Components {
 		c := check(ctx)
-		components[name] = c
+		add(name, c.Status, c)
 		if (c.Status == "down" || c.Status == "degraded") && overall == "ok" {
 			overall = "degraded"
 		}

@@ -10,6 +10,8 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/headhunter/hh-enrich-svc/metrics"
 )
 
 // ErrTenantNotFound is what a TenantDirectory returns for a tenant it does not know.
@@ -104,8 +106,10 @@ func (c *tenantCache) Lookup(ctx context.Context, id string) (Tenant, error) {
 // tenantRoute guards a /v1 handler, in the reference's order: the token, its
 // organization, the tenant header and their match; then (after the reference,
 // W1) the tenant's rate limit, keyed by the verified tenant; then the tenant's
-// directory entry, last because it may cost a Firestore read.
-func (s *server) tenantRoute(next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+// directory entry, last because it may cost a Firestore read. A route with a
+// body (bodyLimit > 0) then holds the body's size against the tenant's bytes in
+// flight until it is answered.
+func (s *server) tenantRoute(bodyLimit int64, next func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tenant, err := s.resolveTenant(r)
 		if err != nil {
@@ -121,8 +125,36 @@ func (s *server) tenantRoute(next func(http.ResponseWriter, *http.Request, strin
 			writeError(w, r, s.log, err)
 			return
 		}
+		if bodyLimit > 0 {
+			release, err := s.holdBody(r, tenant, bodyLimit)
+			if err != nil {
+				writeError(w, r, s.log, err)
+				return
+			}
+			defer release()
+		}
 		next(w, r, tenant)
 	}
+}
+
+// holdBody counts r's body against tenant's bytes in flight: its declared
+// size, or the route's limit when undeclared. A declared size over the limit
+// is 413 before a byte is read.
+func (s *server) holdBody(r *http.Request, tenant string, limit int64) (func(), error) {
+	size := limit
+	if r.ContentLength >= 0 {
+		if r.ContentLength > limit {
+			return nil, newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", limit), map[string]any{"limit": limit})
+		}
+		size = r.ContentLength
+	}
+	release, ok := s.inFlight.acquire(tenant, size)
+	if !ok {
+		s.log.Warn("request refused: tenant's bytes in flight at the limit", "tenant_id", tenant,
+			"limit", s.cfg.TenantInFlightBytes, "request_id", requestID(r))
+		return nil, tooMany(CodeInFlightLimit, "Too much of this tenant's data is being received at once; retry shortly.", time.Second)
+	}
+	return release, nil
 }
 
 // resolveTenant authenticates the request and returns its tenant: the header's,
@@ -144,10 +176,26 @@ func (s *server) resolveTenant(r *http.Request) (string, error) {
 			"Tenant id must be 1-64 letters, digits or '-', starting with a letter or digit.",
 			map[string]any{"header": s.cfg.TenantHeader})
 	}
+	if reservedTenant(tenant) {
+		return "", newError(CodeInvalidTenant, fmt.Sprintf("Tenant id %q is reserved.", tenant),
+			map[string]any{"header": s.cfg.TenantHeader})
+	}
 	if p != nil && p.OrgID != tenant {
 		return "", newError(CodeForbidden, "Tenant header does not match authenticated user organization.", nil)
 	}
 	return tenant, nil
+}
+
+// reservedTenant reports whether id is a label value the metrics keep for
+// themselves ("all", "other"), in any case: such a tenant would make every
+// scrape fail with a duplicate series, or merge into another series.
+func reservedTenant(id string) bool {
+	for _, label := range metrics.ReservedTenantLabels {
+		if strings.EqualFold(id, label) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTenant refuses unknown and inactive tenants when a directory is configured.

@@ -148,3 +148,17 @@ func TestTenantCheck(t *testing.T) {
 		}
 	})
 }
+
+func TestTenantIdsTheMetricsReserveAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tenant := range []string{"all", "other", "ALL", "Other"} {
+		resp := b.request(t, http.MethodPost, "/v1/enrich/profile", withHeader(jsonTenant, "X-Tenant-ID", tenant), `{"candidateId":"c1"}`)
+		if resp.status != http.StatusBadRequest || resp.body["code"] != CodeInvalidTenant {
+			t.Errorf("tenant %q: %d %v, want 400 invalid_tenant", tenant, resp.status, resp.body)
+		}
+	}
+	if resp := b.request(t, http.MethodPost, "/v1/enrich/profile", withHeader(jsonTenant, "X-Tenant-ID", "allison"), `{"candidateId":"c1"}`); resp.status != http.StatusAccepted {
+		t.Fatalf("a tenant whose id merely starts like a reserved one: %d %v", resp.status, resp.body)
+	}
+}

@@ -70,16 +70,29 @@ func (h *harness) authMatrix(ctx context.Context) *Row {
 		{"admin_without_credential_401", "GET", "/admin/pool", "", "", "", 401},
 		{"admin_with_wrong_static_token_401", "GET", "/admin/pool", "", "not-the-admin-token", "", 401},
 		{"admin_without_admin_scope_403", "GET", "/admin/pool", "", t["acme"], "", 403},
-		{"admin_with_admin_scope_200", "GET", "/admin/pool", "", t["acmeAdmin"], "", 200},
+		{"tenant_admin_on_pool_403", "GET", "/admin/pool", "", t["acmeAdmin"], "", 403},
+		{"tenant_admin_pool_restart_403", "POST", "/admin/pool/restart", "", t["acmeAdmin"], "", 403},
+		{"tenant_admin_process_restart_403", "POST", "/admin/pool/processes/0/restart", "", t["acmeAdmin"], "", 403},
+		{"operator_scope_on_pool_200", "GET", "/admin/pool", "", t["operator"], "", 200},
+		{"no_org_admin_on_queue_403", "GET", "/admin/queue", "", t["orglessAdmin"], "", 403},
+		{"no_org_admin_requeue_403", "POST", "/admin/jobs/" + dead + "/requeue", "globex", t["orglessAdmin"], "", 403},
+		{"oversized_batch_candidate_413", "POST", "/v1/enrich/batch", "acme", t["acme"], m.oversizedBatch(), 413},
+		{"reserved_tenant_all_400", "POST", "/v1/enrich/profile", "all", t["tenantAll"], job, 400},
+		{"reserved_tenant_other_400", "POST", "/v1/enrich/profile", "other", t["tenantOther"], job, 400},
 		{"admin_with_static_token_200", "GET", "/admin/pool", "", h.adminToken, "", 200},
 		{"health_needs_no_token_200", "GET", "/health", "", "", "", 200},
 	} {
 		status, body := m.call(ctx, c.method, c.path, c.tenant, c.token, c.body)
 		row.check(c.name, status == c.want, "%s %s: %d %s (want %d)", c.method, c.path, status, code(body), c.want)
 	}
+	m.tenantAdminFigures(ctx, t["acmeAdmin"])
+	m.anonymousHealth(ctx)
+	m.signInGuessing(ctx) // last: it blocks this address's admin credentials for a while
 	row.note("RS256 tokens from a JWKS on loopback; forged = same kid, another key; alg none; expired an hour ago")
 	row.summarize("no token, forged signature, expired, wrong audience or issuer, alg none → 401; tenant mismatch → 403; " +
-		"another tenant's job, batch, requeue → 404; admin routes: no credential 401, no admin scope 403")
+		"another tenant's job, batch, requeue → 404; admin routes: no credential 401, no admin scope 403; " +
+		"pool routes: tenant admin 403, operator 200; no-org admin 403; tenant admin sees its tenant only; " +
+		"oversized batch candidate 413; reserved tenant ids 400; anonymous health: statuses only; sign-in guessing 429")
 	return row
 }
 
@@ -106,6 +119,10 @@ func (m *matrix) tokens(iss *issuer) map[string]string {
 	sign("globex", iss.sign, map[string]any{"org_id": "globex"})
 	sign("acmeAdmin", iss.sign, map[string]any{"org_id": "acme", "scope": "enrich:admin"})
 	sign("globexAdmin", iss.sign, map[string]any{"org_id": "globex", "scope": "enrich:admin"})
+	sign("operator", iss.sign, map[string]any{"scope": "enrich:operator"})
+	sign("orglessAdmin", iss.sign, map[string]any{"scope": "enrich:admin"})
+	sign("tenantAll", iss.sign, map[string]any{"org_id": "all"})
+	sign("tenantOther", iss.sign, map[string]any{"org_id": "other"})
 	sign("forged", iss.forge, map[string]any{"org_id": "acme"})
 	sign("expired", iss.sign, map[string]any{"org_id": "acme", "iat": time.Now().Add(-2 * time.Hour), "exp": time.Now().Add(-time.Hour)})
 	sign("wrongAudience", iss.sign, map[string]any{"org_id": "acme", "aud": "another-api"})

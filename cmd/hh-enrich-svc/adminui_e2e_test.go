@@ -25,7 +25,7 @@ import (
 // installs) as an operator would drive it. Each page is saved as a PNG.
 
 const (
-	consoleToken   = "console-e2e-admin-token"
+	consoleToken   = "console-e2e-admin-token-0123456789abcdef"
 	chromiumPath   = "/usr/bin/chromium"
 	browserTimeout = 30 * time.Second
 	// screenshotCopyDir keeps the screenshots after the test, for people to look at.

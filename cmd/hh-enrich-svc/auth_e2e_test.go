@@ -108,7 +108,9 @@ func TestServiceInGatewayMode(t *testing.T) {
 		{"AnotherTenantIs403", http.MethodPost, "/v1/enrich/profile", "globex", sign(map[string]any{"org_id": "acme"}), 403},
 		{"ExpiredTokenIs401", http.MethodPost, "/v1/enrich/profile", "acme",
 			sign(map[string]any{"org_id": "acme", "exp": time.Now().Add(-time.Hour)}), 401},
-		{"AdminScopeOpensTheAdminAPI", http.MethodGet, "/admin/pool", "", sign(map[string]any{"scope": "enrich:admin"}), 200},
+		{"OperatorScopeOpensThePoolRoutes", http.MethodGet, "/admin/pool", "", sign(map[string]any{"scope": "enrich:operator"}), 200},
+		{"ATenantAdminMayNotTouchThePool", http.MethodPost, "/admin/pool/restart", "", sign(map[string]any{"scope": "enrich:admin", "org_id": "acme"}), 403},
+		{"ATenantAdminSeesItsQueue", http.MethodGet, "/admin/queue", "", sign(map[string]any{"scope": "enrich:admin", "org_id": "acme"}), 200},
 		{"HealthNeedsNoToken", http.MethodGet, "/health", "", "", 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,6 +63,9 @@ type Config struct {
 	RequestIDHeader string
 	HTTP            HTTPConfig // authentication, tenancy, rate limits, access log, CORS
 
+	// MetricsPort serves /metrics on a listener of its own (METRICS_PORT), and
+	// then not on PORT. Empty: /metrics beside the API.
+	MetricsPort           string
 	MetricsMaxTenants     int
 	MetricsExportEnabled  bool
 	MetricsExportInterval time.Duration
@@ -257,5 +260,7 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 	// Sync waits default to the job timeout, as in the reference.
 	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)
 	cfg.HTTP = parseHTTPConfig(e, cfg.AuthMode)
+	checkAdminTokenLength(e, cfg.AdminToken, cfg.embeddedRedis())
+	cfg.MetricsPort = e.str("METRICS_PORT", "")
 	return cfg, errors.Join(e.errs...)
 }

@@ -27,6 +27,9 @@ type HTTPConfig struct {
 	RequestLogging bool
 	TraceHeader    string
 	CORS           router.CORSConfig
+	// TrustedProxyHops is how many proxies append to X-Forwarded-For in front of
+	// the service (ENRICH_TRUSTED_PROXY_HOPS): the credential guard's client address.
+	TrustedProxyHops int
 }
 
 // parseHTTPConfig reads the HTTP settings; problems go to e.errs, every one of
@@ -42,13 +45,15 @@ func parseHTTPConfig(e *envReader, authMode string) HTTPConfig {
 			FirebaseProjectID: project,
 			FirebaseJWKSURL:   e.str("FIREBASE_JWKS_URL", router.FirebaseJWKSURLDefault),
 			AdminScope:        e.str("ENRICH_ADMIN_SCOPE", router.AdminScopeDefault),
+			OperatorScope:     e.str("ENRICH_OPERATOR_SCOPE", router.OperatorScopeDefault),
 		},
-		CheckRevoked:   e.boolean("AUTH_CHECK_REVOKED", false),
-		TenantCacheTTL: e.seconds("COMMON_CACHE_TTL", router.TenantCacheTTLDefault, time.Second),
-		RateLimit:      float64(e.integer("GATEWAY_GLOBAL_RPS", 50, 0)),
-		Burst:          e.integer("GATEWAY_TENANT_BURST", 0, 0),
-		RequestLogging: e.boolean("ENABLE_REQUEST_LOGGING", true),
-		TraceHeader:    e.str("TRACE_HEADER", router.TraceHeaderDefault),
+		CheckRevoked:     e.boolean("AUTH_CHECK_REVOKED", false),
+		TenantCacheTTL:   e.seconds("COMMON_CACHE_TTL", router.TenantCacheTTLDefault, time.Second),
+		RateLimit:        float64(e.integer("GATEWAY_GLOBAL_RPS", 50, 0)),
+		Burst:            e.integer("GATEWAY_TENANT_BURST", 0, 0),
+		RequestLogging:   e.boolean("ENABLE_REQUEST_LOGGING", true),
+		TraceHeader:      e.str("TRACE_HEADER", router.TraceHeaderDefault),
+		TrustedProxyHops: e.integer("ENRICH_TRUSTED_PROXY_HOPS", 0, 0),
 		CORS: router.CORSConfig{
 			AllowedOrigins:   corsOrigins(project, e.str("NODE_ENV", ""), e.origins("CORS_ALLOWED_ORIGINS")),
 			AllowCredentials: e.boolean("CORS_CREDENTIALS", true),
@@ -136,4 +141,19 @@ func corsOrigins(project, nodeEnv string, extra []string) []string {
 		out = append(out, "http://localhost:3000", "http://localhost:5173", "http://localhost:4173")
 	}
 	return append(out, extra...)
+}
+
+// AdminTokenMinBytes is the shortest ENRICH_ADMIN_TOKEN accepted outside a local
+// run: the token opens every tenant's data and the pool.
+const AdminTokenMinBytes = 32
+
+// checkAdminTokenLength refuses a short admin token unless the service runs
+// locally, which today means on the embedded Redis (no REDIS_URL or REDIS_HOST:
+// `make run`, tests); a deployment always names its Redis.
+func checkAdminTokenLength(e *envReader, token string, local bool) {
+	if token == "" || local || len(token) >= AdminTokenMinBytes {
+		return
+	}
+	e.errs = append(e.errs, fmt.Errorf("ENRICH_ADMIN_TOKEN is %d bytes: want at least %d (e.g. openssl rand -hex 32); "+
+		"only a local run on the embedded Redis accepts a shorter one", len(token), AdminTokenMinBytes))
 }

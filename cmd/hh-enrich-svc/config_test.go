@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,5 +26,29 @@ func TestParseConfigReadsTheCrashLoopGuard(t *testing.T) {
 	env["ENRICH_PLUGIN_CRASH_LOOP_THRESHOLD"] = "0"
 	if _, err := ParseConfig(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("a threshold of 0 was accepted")
+	}
+}
+
+func TestAShortAdminTokenRefusesToStartOutsideALocalRun(t *testing.T) {
+	t.Parallel()
+	short := "local-admin-token"
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		start bool
+	}{
+		{"DeployedWithAShortToken", map[string]string{"REDIS_HOST": "10.0.0.3", "ENRICH_ADMIN_TOKEN": short}, false},
+		{"DeployedWithA32ByteToken", map[string]string{"REDIS_URL": "redis://r:6379", "ENRICH_ADMIN_TOKEN": strings.Repeat("k", 32)}, true},
+		{"LocalOnTheEmbeddedRedis", map[string]string{"ENRICH_ADMIN_TOKEN": short}, true},
+		{"NoTokenAtAll", map[string]string{"REDIS_HOST": "10.0.0.3"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.env["AUTH_MODE"] = "none"
+			_, err := ParseConfig(func(k string) string { return tc.env[k] })
+			if (err == nil) != tc.start || (err != nil && !strings.Contains(err.Error(), "ENRICH_ADMIN_TOKEN is 17 bytes")) {
+				t.Fatalf("start = %v (%v), want %v", err == nil, err, tc.start)
+			}
+		})
 	}
 }

@@ -163,11 +163,11 @@ func TestService(t *testing.T) {
 
 	t.Run("OperatorRollingRestartUnderLoadFailsNoJob", func(t *testing.T) {
 		t.Parallel()
-		s := startService(t, "ENRICH_ADMIN_TOKEN=test-admin-token")
+		s := startService(t, "ENRICH_ADMIN_TOKEN=test-admin-token-0123456789abcdef0123")
 		before := s.pluginPIDs()
 		ids := s.submitMany("tenant-alpha", 1000)
 		s.waitForTerminal("tenant-alpha", ids[0])
-		resp := s.admin(http.MethodPost, "/admin/pool/restart", "test-admin-token")
+		resp := s.admin(http.MethodPost, "/admin/pool/restart", "test-admin-token-0123456789abcdef0123")
 		if resp.Status != http.StatusOK {
 			t.Fatalf("restart: %d %v", resp.Status, resp.Body)
 		}
@@ -183,7 +183,7 @@ func TestService(t *testing.T) {
 		if resp := s.admin(http.MethodPost, "/admin/pool/restart", "wrong-token"); resp.Status != http.StatusUnauthorized {
 			t.Fatalf("wrong token: %d %v", resp.Status, resp.Body)
 		}
-		status := s.admin(http.MethodGet, "/admin/pool", "test-admin-token")
+		status := s.admin(http.MethodGet, "/admin/pool", "test-admin-token-0123456789abcdef0123")
 		restarts, _ := status.Body["restarts"].(map[string]any)
 		if restarts["operator"] != 2.0 {
 			t.Fatalf("admin status = %v, want 2 operator restarts", status.Body)

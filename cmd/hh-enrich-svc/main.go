@@ -80,7 +80,10 @@ type Main struct {
 	runner     *worker.Runner
 	http       *http.Server
 	served     chan error
-	auth       *router.Authenticator
+	// metricsHTTP serves /metrics on METRICS_PORT; nil when it shares PORT.
+	metricsHTTP   *http.Server
+	metricsServed chan error
+	auth          *router.Authenticator
 	// tenants is the organizations directory (Firestore); nil: tenants are not
 	// checked for existence or activity.
 	tenants router.TenantDirectory
@@ -88,6 +91,9 @@ type Main struct {
 	// then consoleHandler only says so).
 	console        *adminui.Console
 	consoleHandler http.Handler
+	// guard throttles wrong admin credentials per client address, on the admin
+	// API and the console's sign-in alike.
+	guard *router.CredentialGuard
 }
 
 // NewMain returns a Main for cfg; nothing starts until Run.
@@ -269,6 +275,7 @@ func (m *Main) serveHTTP() error {
 		Pool:            m.pool,
 		AdminToken:      m.Config.AdminToken,
 		AdminUI:         m.consoleHandler,
+		Guard:           m.guard,
 		SyncWait:        m.Config.SyncWait,
 		TenantHeader:    m.Config.TenantHeader,
 		RequestIDHeader: m.Config.RequestIDHeader,
@@ -282,10 +289,17 @@ func (m *Main) serveHTTP() error {
 	if err != nil {
 		return fmt.Errorf("listen on HOST=%s PORT=%s: %w", m.Config.Host, m.Config.Port, err)
 	}
-	// /metrics sits beside the API, outside its tenant, auth and rate-limit layers:
-	// scrapers are infrastructure, not tenants.
+	// /metrics sits outside the API's tenant, auth and rate-limit layers: scrapers
+	// are infrastructure, not tenants. With METRICS_PORT it gets a listener of its
+	// own (and the API's port no longer serves it), so tenant ids stay off the
+	// public port.
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.metrics.Handler())
+	if m.Config.MetricsPort == "" {
+		mux.Handle("GET /metrics", m.metrics.Handler())
+	} else if err := m.serveMetrics(); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	mux.Handle("/", handler)
 	m.http = newHTTPServer(mux, m.Config.SyncWait, m.log)
 	m.served = make(chan error, 1)
@@ -295,11 +309,28 @@ func (m *Main) serveHTTP() error {
 	return nil
 }
 
+// serveMetrics serves /metrics alone on HOST:METRICS_PORT.
+func (m *Main) serveMetrics() error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(m.Config.Host, m.Config.MetricsPort))
+	if err != nil {
+		return fmt.Errorf("listen on HOST=%s METRICS_PORT=%s: %w", m.Config.Host, m.Config.MetricsPort, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.metrics.Handler())
+	m.metricsHTTP = newHTTPServer(mux, 0, m.log)
+	m.metricsServed = make(chan error, 1)
+	go func() { m.metricsServed <- m.metricsHTTP.Serve(ln) }()
+	m.log.Info("serving /metrics on its own listener", "metrics_addr", ln.Addr().String())
+	return nil
+}
+
 // startConsole starts the operator console (/admin/ui) when the admin API is on:
 // the admin token, or tokens with the admin scope, sign in to it as they call
 // the admin routes.
 func (m *Main) startConsole(ctx context.Context) error {
-	scoped := m.Config.AuthMode != string(router.AuthModeNone) && m.Config.HTTP.Auth.AdminScope != router.AdminScopeNone
+	m.guard = router.NewCredentialGuard(router.GuardConfig{TrustedProxyHops: m.Config.HTTP.TrustedProxyHops, Logger: m.log})
+	scoped := m.Config.AuthMode != string(router.AuthModeNone) &&
+		(m.Config.HTTP.Auth.AdminScope != router.AdminScopeNone || m.Config.HTTP.Auth.OperatorScope != router.AdminScopeNone)
 	if m.Config.AdminToken == "" && !scoped {
 		m.log.Info("operator console off: set ENRICH_ADMIN_TOKEN (or use an auth mode with an admin scope) to serve /admin/ui")
 		off, err := adminui.Off()
@@ -312,6 +343,8 @@ func (m *Main) startConsole(ctx context.Context) error {
 		Metrics:         m.metrics.Registry(),
 		Authorize:       adminAuthorizer(m.auth, m.Config.AdminToken),
 		SessionKey:      []byte(m.Config.AdminSessionKey),
+		CredentialEpoch: m.Config.AdminToken, // rotating the admin token ends every session
+		Guard:           m.guard,
 		RequestIDHeader: m.Config.RequestIDHeader,
 		Logger:          m.log,
 	})
@@ -331,18 +364,20 @@ func (m *Main) startConsole(ctx context.Context) error {
 }
 
 // adminAuthorizer signs console users in exactly as the admin API admits bearer
-// tokens: the static token is the operator (every tenant), a JWT with the admin
-// scope is its tenant's admin until the token expires.
+// tokens: the static token and operator-scoped JWTs are operators (every
+// tenant, the pool), a JWT with the admin scope is its tenant's admin; a JWT's
+// session ends with the token.
 func adminAuthorizer(auth *router.Authenticator, token string) adminui.AuthorizeFunc {
 	return func(ctx context.Context, credential string) (adminui.Admin, error) {
-		p, err := router.AuthorizeAdmin(ctx, auth, token, credential)
-		switch {
-		case err != nil:
+		a, err := router.AuthorizeAdmin(ctx, auth, token, credential)
+		if err != nil {
 			return adminui.Admin{}, err
-		case p == nil:
-			return adminui.Admin{Subject: "operator", Operator: true}, nil
 		}
-		return adminui.Admin{Subject: p.UID, Tenant: p.OrgID, ExpiresAt: p.ExpiresAt}, nil
+		admin := adminui.Admin{Subject: a.Subject(), Operator: a.Operator, Tenant: a.Tenant}
+		if a.Principal != nil {
+			admin.ExpiresAt = a.Principal.ExpiresAt
+		}
+		return admin, nil
 	}
 }
 
@@ -354,6 +389,12 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if m.metricsHTTP != nil {
+		errs = append(errs, m.metricsHTTP.Shutdown(ctx))
+		if err := <-m.metricsServed; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
 	}

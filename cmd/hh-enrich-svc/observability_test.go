@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -160,5 +162,38 @@ func TestServiceBatch(t *testing.T) {
 	}
 	if other := s.do(http.MethodGet, "/v1/enrich/batch/"+batchID, "tenant-beta", nil); other.Status != http.StatusNotFound {
 		t.Fatalf("another tenant read the batch: %d", other.Status)
+	}
+}
+
+func TestMetricsPortServesMetricsOnItsOwnListener(t *testing.T) {
+	t.Parallel()
+	s := startService(t, "METRICS_PORT=0", "HOST=127.0.0.1")
+	var metricsAddr string
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) == nil && entry["metrics_addr"] != nil {
+			metricsAddr = fmt.Sprint(entry["metrics_addr"])
+		}
+	}
+	if metricsAddr == "" {
+		t.Fatalf("no metrics_addr in the log:\n%s", s.logs.String())
+	}
+	s.submit("tenant-metrics", map[string]any{"candidateId": "c1"})
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `tenant="tenant-metrics"`) {
+		t.Fatalf("METRICS_PORT /metrics: %d\n%.500s", resp.StatusCode, body)
+	}
+	api, err := http.Get(s.baseURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Body.Close()
+	if api.StatusCode != http.StatusNotFound {
+		t.Fatalf("the API's port still serves /metrics: %d", api.StatusCode)
 	}
 }

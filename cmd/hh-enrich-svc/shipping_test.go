@@ -567,6 +567,7 @@ type composeFile struct {
 		Image       string            `yaml:"image"`
 		Command     []string          `yaml:"command"`
 		EnvFile     string            `yaml:"env_file"`
+		Ports       []string          `yaml:"ports"`
 		Environment map[string]string `yaml:"environment"`
 		DependsOn   map[string]struct {
 			Condition string `yaml:"condition"`
@@ -618,6 +619,18 @@ func TestComposeStack(t *testing.T) {
 		if !strings.HasPrefix(redis.Image, "redis:7") || !strings.Contains(cmd, "--appendonly yes") ||
 			!strings.Contains(cmd, "--maxmemory-policy noeviction") {
 			t.Errorf("redis: image %q command %q, want redis:7 with --appendonly yes --maxmemory-policy noeviction", redis.Image, cmd)
+		}
+	})
+	t.Run("PublishesEveryPortOnLoopbackOnly", func(t *testing.T) {
+		for name, s := range c.Services {
+			for _, p := range s.Ports {
+				if !strings.HasPrefix(p, "127.0.0.1:") {
+					t.Errorf("service %s publishes %q on every interface; want 127.0.0.1:host:container", name, p)
+				}
+			}
+		}
+		if len(svc.Ports) == 0 {
+			t.Error("hh-enrich-svc publishes no port")
 		}
 	})
 	t.Run("ChecksEveryDependencysHealth", func(t *testing.T) {

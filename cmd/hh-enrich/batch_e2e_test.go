@@ -28,7 +28,7 @@ import (
 const (
 	e2eCandidates = 2000
 	e2eTenant     = "tenant-cli"
-	e2eAdminToken = "cli-e2e-admin"
+	e2eAdminToken = "cli-e2e-admin-0123456789abcdef01234567"
 	e2eTimeout    = 3 * time.Minute
 )
 

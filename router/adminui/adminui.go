@@ -68,6 +68,14 @@ type JobStore interface {
 // shown, and must not contain the credential.
 type AuthorizeFunc func(ctx context.Context, credential string) (Admin, error)
 
+// SignInGuard throttles credential guessing per client address.
+type SignInGuard interface {
+	// Wait is how long r's address must wait before it may try again; 0: now.
+	Wait(r *http.Request) time.Duration
+	// Fail counts (and logs) one wrong credential from r's address.
+	Fail(r *http.Request, what string)
+}
+
 // Config configures the Console. Jobs and Authorize are required.
 type Config struct {
 	Jobs JobStore
@@ -81,6 +89,13 @@ type Config struct {
 	// SessionKeyMinBytes. Instances that share it accept each other's sessions.
 	// Empty: a random key per process (sessions end when it restarts).
 	SessionKey []byte
+	// CredentialEpoch changes whenever the admin credential does (main passes
+	// ENRICH_ADMIN_TOKEN): sessions signed in under another one end. Only a MAC
+	// of it goes into cookies. Empty: sessions outlive credential changes.
+	CredentialEpoch string
+	// Guard throttles failed sign-ins per client address (router.CredentialGuard,
+	// shared with the admin API). Optional.
+	Guard SignInGuard
 	// SessionTTL is how long a sign-in lasts. Default 8 h.
 	SessionTTL time.Duration
 	// SampleInterval is how often the charts get a point. Default 10 s.
@@ -157,6 +172,7 @@ func New(cfg Config) (*Console, error) {
 		c.codec.key, c.randomKey = make([]byte, SessionKeyMinBytes), true
 		_, _ = rand.Read(c.codec.key) // crypto/rand.Read never fails on Linux
 	}
+	c.codec = c.codec.withEpoch(cfg.CredentialEpoch)
 	size := int(cfg.History / cfg.SampleInterval)
 	c.sampler = newSampler(cfg.Metrics, cfg.Pool, cfg.SampleInterval, size, cfg.Now, c.log)
 	c.restarts = newRestarter(cfg.Now)
@@ -189,9 +205,11 @@ func (c *Console) routes() *http.ServeMux {
 	mux.HandleFunc("POST "+Prefix+"/signout", c.action(c.handleSignOut))
 	mux.HandleFunc("GET "+Prefix, c.page(c.handleHome))
 	mux.HandleFunc("GET "+Prefix+"/{$}", c.page(c.handleHome))
-	mux.HandleFunc("GET "+Prefix+"/overview", c.page(c.handleOverview))
-	mux.HandleFunc("GET "+Prefix+"/pool", c.page(c.handlePool))
-	mux.HandleFunc("POST "+Prefix+"/pool/restart", c.action(c.handleRestart))
+	// Overview and Pool show the whole instance and the pool every tenant
+	// shares: operators only.
+	mux.HandleFunc("GET "+Prefix+"/overview", c.page(c.operatorOnly(c.handleOverview)))
+	mux.HandleFunc("GET "+Prefix+"/pool", c.page(c.operatorOnly(c.handlePool)))
+	mux.HandleFunc("POST "+Prefix+"/pool/restart", c.action(c.operatorOnly(c.handleRestart)))
 	mux.HandleFunc("GET "+Prefix+"/jobs", c.page(c.handleJobs))
 	mux.HandleFunc("POST "+Prefix+"/jobs/requeue", c.action(c.handleRequeue))
 	mux.HandleFunc("GET "+Prefix+"/tenants", c.page(c.handleTenants))
@@ -216,8 +234,31 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mux.ServeHTTP(w, r)
 }
 
-func (c *Console) handleHome(w http.ResponseWriter, r *http.Request, _ *session) {
-	http.Redirect(w, r, Prefix+"/overview", http.StatusSeeOther)
+func (c *Console) handleHome(w http.ResponseWriter, r *http.Request, s *session) {
+	http.Redirect(w, r, homePage(s), http.StatusSeeOther)
+}
+
+// homePage is where a session starts: the overview for an operator, the jobs
+// page (its own tenant's) for a tenant's admin.
+func homePage(s *session) string {
+	if s != nil && !s.Operator {
+		return Prefix + "/jobs"
+	}
+	return Prefix + "/overview"
+}
+
+// operatorOnly refuses a tenant admin's session with 403.
+func (c *Console) operatorOnly(next pageHandler) pageHandler {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if !s.Operator {
+			c.log.Warn("console page refused to a tenant admin: operators only", "path", r.URL.Path,
+				"subject", s.Subject, "tenant", s.Tenant, "session", shortID(s.ID), "request_id", c.requestID(w))
+			c.renderError(w, r, s, http.StatusForbidden, "Operators only",
+				"This page shows the whole service and the plugin pool every tenant shares; it is for operators.")
+			return
+		}
+		next(w, r, s)
+	}
 }
 
 func (c *Console) handleNotFound(w http.ResponseWriter, r *http.Request, s *session) {

@@ -116,10 +116,10 @@ func sameOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host) || (forwarded != "" && strings.EqualFold(u.Host, strings.TrimSpace(forwarded)))
 }
 
-// safeNext returns next when it is a console page, else the overview: the
+// safeNext returns next when it is a console page, else the console's home: the
 // sign-in form must not redirect anywhere else (an open redirect).
 func safeNext(next string) string {
-	const home = Prefix + "/overview"
+	const home = Prefix
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
 		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "//") {

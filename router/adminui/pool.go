@@ -67,7 +67,7 @@ func (c *Console) poolPage() poolPage {
 	for _, p := range st.Processes {
 		page.Rows = append(page.Rows, processRow{ID: p.ID, PID: p.PID, State: p.State, InFlight: p.InFlight,
 			JobsServed: p.JobsServed, Failures: p.Failures, Replacements: c.sampler.slots.replacements(p.ID),
-			Memory: formatBytes(p.RSSBytes), Breaker: p.Breaker, LastError: p.LastError,
+			Memory: formatBytes(p.RSSBytes), Breaker: p.Breaker, LastError: pool.RedactError(p.LastError),
 			Uptime: formatAge(now.Sub(p.StartedAt)), CanRestart: p.State == pool.StateReady})
 	}
 	return page

@@ -17,12 +17,13 @@ import (
 // whole session: nothing is stored server-side, so any instance that shares the
 // key (ENRICH_ADMIN_SESSION_KEY) accepts it.
 type session struct {
-	ID        string `json:"sid"` // random; the CSRF token is derived from it
-	Subject   string `json:"sub"` // "operator" or the token's subject, for the log
-	Operator  bool   `json:"op"`  // the static token: every tenant
-	Tenant    string `json:"ten"` // a tenant's admin sees this tenant only
-	IssuedAt  int64  `json:"iat"` // Unix seconds
-	ExpiresAt int64  `json:"exp"` // Unix seconds
+	ID        string `json:"sid"`          // random; the CSRF token is derived from it
+	Subject   string `json:"sub"`          // "operator" or the token's subject, for the log
+	Operator  bool   `json:"op"`           // the static token: every tenant
+	Tenant    string `json:"ten"`          // a tenant's admin sees this tenant only
+	Epoch     string `json:"ep,omitempty"` // the admin credential's epoch when signed in
+	IssuedAt  int64  `json:"iat"`          // Unix seconds
+	ExpiresAt int64  `json:"exp"`          // Unix seconds
 }
 
 // Admin is who a credential belongs to, as Config.Authorize reports it.
@@ -49,18 +50,32 @@ var (
 	errMalformedSession = errors.New("adminui: malformed session cookie")
 	errBadSignature     = errors.New("adminui: session signature does not match")
 	errSessionExpired   = errors.New("adminui: session expired")
+	errStaleCredential  = errors.New("adminui: session made under another admin credential")
 )
 
 // Domain-separation labels: a MAC made for one purpose never verifies as another.
 const (
 	sessionMACLabel = "hh-enrich-ui.session.v1|"
 	csrfMACLabel    = "hh-enrich-ui.csrf.v1|"
+	epochMACLabel   = "hh-enrich-ui.epoch.v1|"
 )
 
 // sessionCodec signs and verifies session cookies and derives CSRF tokens.
 type sessionCodec struct {
 	key []byte
 	now func() time.Time
+	// epoch stands for the admin credential of the day (a MAC of it, never the
+	// credential): a session made under another one is refused.
+	epoch string
+}
+
+// withEpoch returns c whose sessions belong to credential's epoch; "" for none.
+func (c sessionCodec) withEpoch(credential string) sessionCodec {
+	c.epoch = ""
+	if credential != "" {
+		c.epoch = base64.RawURLEncoding.EncodeToString(c.mac(epochMACLabel + credential)[:12])
+	}
+	return c
 }
 
 // newSession starts a session for admin that ends after ttl, or when the
@@ -76,7 +91,7 @@ func (c sessionCodec) newSession(admin Admin, ttl time.Duration) (*session, erro
 		exp = admin.ExpiresAt
 	}
 	return &session{ID: hex.EncodeToString(id[:]), Subject: admin.Subject, Operator: admin.Operator,
-		Tenant: admin.Tenant, IssuedAt: now.Unix(), ExpiresAt: exp.Unix()}, nil
+		Tenant: admin.Tenant, Epoch: c.epoch, IssuedAt: now.Unix(), ExpiresAt: exp.Unix()}, nil
 }
 
 // encode returns the cookie value: base64url(JSON) "." base64url(HMAC-SHA256).
@@ -112,6 +127,9 @@ func (c sessionCodec) decode(value string) (*session, error) {
 	}
 	if c.now().Unix() >= s.ExpiresAt {
 		return nil, errSessionExpired
+	}
+	if !hmac.Equal([]byte(s.Epoch), []byte(c.epoch)) {
+		return nil, errStaleCredential
 	}
 	return &s, nil
 }

@@ -2,6 +2,7 @@ package adminui
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,10 +15,11 @@ const authorizeTimeout = 10 * time.Second
 
 // signInPage is the sign-in template's data.
 type signInPage struct {
-	Lasts   string // how long a session lasts
-	Next    string
-	Refused bool
-	Empty   bool
+	Lasts     string // how long a session lasts
+	Next      string
+	Refused   bool
+	Empty     bool
+	Throttled string // how long to wait, when this address failed too often
 }
 
 // handleSignInForm shows the sign-in form; an admin already signed in goes on.
@@ -47,11 +49,17 @@ func (c *Console) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "signin", c.newView(r, nil, "Sign in", "", c.signInPage(next, "empty")))
 		return
 	}
+	if c.throttled(w, r, next) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), authorizeTimeout)
 	defer cancel()
 	admin, err := c.cfg.Authorize(ctx, credential)
 	if err != nil {
 		c.log.Warn("console sign-in refused", "remote", r.RemoteAddr, "error", err, "request_id", c.requestID(w))
+		if c.cfg.Guard != nil {
+			c.cfg.Guard.Fail(r, "console sign-in")
+		}
 		c.render(w, r, http.StatusUnauthorized, "signin", c.newView(r, nil, "Sign in", "", c.signInPage(next, "refused")))
 		return
 	}
@@ -69,6 +77,26 @@ func (c *Console) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	c.log.Info("console sign-in", "subject", s.Subject, "operator", s.Operator, "tenant", s.Tenant,
 		"session", shortID(s.ID), "expires", time.Unix(s.ExpiresAt, 0).UTC(), "remote", r.RemoteAddr, "request_id", c.requestID(w))
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// throttled answers 429 with Retry-After, without checking the credential,
+// when the client's address failed to sign in too often.
+func (c *Console) throttled(w http.ResponseWriter, r *http.Request, next string) bool {
+	if c.cfg.Guard == nil {
+		return false
+	}
+	wait := c.cfg.Guard.Wait(r)
+	if wait <= 0 {
+		return false
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	c.log.Warn("console sign-in refused unchecked: too many failed ones from this address", "remote", r.RemoteAddr,
+		"retry_after_s", secs, "request_id", c.requestID(w))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	page := c.signInPage(next, "")
+	page.Throttled = formatAge(time.Duration(secs) * time.Second)
+	c.render(w, r, http.StatusTooManyRequests, "signin", c.newView(r, nil, "Sign in", "", page))
+	return true
 }
 
 // handleSignOut ends the session: the cookie is cleared, and this instance

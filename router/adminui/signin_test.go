@@ -156,8 +156,8 @@ func TestSignIn(t *testing.T) {
 		t.Parallel()
 		for _, next := range []string{"https://evil.example/", "//evil.example/admin/ui/pool", "/admin/pool", "/\\evil.example",
 			"javascript:alert(1)", "/admin/ui/signin", "/admin/ui/../../v1/enrich/profile", ""} {
-			if got := safeNext(next); got != "/admin/ui/overview" {
-				t.Errorf("safeNext(%q) = %q, want the overview", next, got)
+			if got := safeNext(next); got != "/admin/ui" {
+				t.Errorf("safeNext(%q) = %q, want the console's home", next, got)
 			}
 		}
 		if got := safeNext("/admin/ui/jobs?id=1"); got != "/admin/ui/jobs?id=1" {

@@ -1,0 +1,134 @@
+package router
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/headhunter/hh-enrich-svc/store"
+)
+
+// decodeBatch reads POST /v1/enrich/batch's body as a stream, one candidate at
+// a time, so that no copy of the whole body is kept besides what is decoded:
+// the body is capped at MaxBatchBodyBytes, and every candidate at
+// MaxBodyBytes, the single route's limit (413, naming the candidate). More
+// than store.MaxBatchSize candidates stop the reading at the first extra one.
+func (s *server) decodeBatch(w http.ResponseWriter, r *http.Request) (*batchRequest, error) {
+	if err := requireJSON(r); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBatchBodyBytes))
+	req := &batchRequest{}
+	if err := expectDelim(dec, '{', "Body must be a JSON object."); err != nil {
+		return nil, s.batchReadError(err)
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, s.batchReadError(err)
+		}
+		switch key {
+		case "candidates":
+			err = s.decodeCandidates(dec, req)
+		case "force":
+			if dec.Decode(&req.Force) != nil {
+				err = fieldError("force", `Field "force" must be a boolean.`)
+			}
+		default:
+			err = newError(CodeInvalidField, fmt.Sprintf("Unknown field %q.", key), map[string]any{"field": key})
+		}
+		if err != nil {
+			return nil, s.batchReadError(err)
+		}
+	}
+	if err := expectDelim(dec, '}', "Body is not valid JSON."); err != nil {
+		return nil, s.batchReadError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, s.batchReadError(newError(CodeInvalidBody, "Body must be a single JSON object.", nil))
+	}
+	return req, nil
+}
+
+// decodeCandidates reads the candidates array (or null), item by item.
+func (s *server) decodeCandidates(dec *json.Decoder, req *batchRequest) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil // "candidates": null is refused as an empty batch
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fieldError("candidates", `Field "candidates" must be an array.`)
+	}
+	for i := 0; dec.More(); i++ {
+		if i == store.MaxBatchSize {
+			return fieldError("candidates", fmt.Sprintf(`Field "candidates" must hold 1-%d candidates.`, store.MaxBatchSize))
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if int64(len(raw)) > s.cfg.MaxBodyBytes {
+			return newError(CodeBodyTooLarge, fmt.Sprintf("Candidate %d exceeds %d bytes, the limit of a single submission.", i, s.cfg.MaxBodyBytes),
+				map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i, "limit": s.cfg.MaxBodyBytes})
+		}
+		c, err := decodeCandidate(raw, i)
+		if err != nil {
+			return err
+		}
+		req.Candidates = append(req.Candidates, c)
+	}
+	_, err = dec.Token() // the closing ']'
+	return err
+}
+
+// decodeCandidate reads one candidate strictly (no unknown fields, no coercion);
+// an error names it.
+func decodeCandidate(raw json.RawMessage, i int) (batchCandidate, error) {
+	var c batchCandidate
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		err = bodyError(err)
+		var apiErr *Error
+		if errors.As(err, &apiErr) {
+			field, _ := apiErr.Details["field"].(string)
+			apiErr.Details = map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i}
+			if field != "" {
+				apiErr.Details["field"] = fmt.Sprintf("candidates[%d].%s", i, field)
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim, message string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return newError(CodeInvalidBody, message, nil)
+	}
+	return nil
+}
+
+// batchReadError turns a read or decode failure into the API's error: 413
+// past the body's cap, else what bodyError says.
+func (s *server) batchReadError(err error) error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return err
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", tooLarge.Limit), map[string]any{"limit": tooLarge.Limit})
+	}
+	return bodyError(err)
+}
