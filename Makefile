@@ -33,7 +33,7 @@ build: venv
 # hh-embed-svc.
 # Each can be overridden from the environment.
 run: build
-	HOST=$${HOST:-127.0.0.1} AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
+	HOST=$${HOST:-127.0.0.1} AUTH_MODE=$${AUTH_MODE:-none} ENRICH_PROFILE=$${ENRICH_PROFILE:-local} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
 	  $(BIN)/hh-enrich-svc
 
 # The benchmark harness (cmd/hh-enrich-bench): a real stack on loopback, the pool side

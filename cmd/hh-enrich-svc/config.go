@@ -57,6 +57,7 @@ type Config struct {
 	MetricsExportInterval time.Duration
 
 	Downstream DownstreamConfig
+	LLM        LLMConfig
 }
 
 // PluginConfig is the plugin pool's tuning (issue: a pool that heals itself).
@@ -214,6 +215,7 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		MetricsExportInterval: e.millis("ENRICH_METRICS_EXPORT_INTERVAL_MS", 10*time.Second, 10*time.Second),
 	}
 	cfg.Downstream = parseDownstream(e, cfg.TenantHeader, cfg.RequestIDHeader)
+	cfg.LLM = parseLLM(e)
 	// Sync waits default to the job timeout, as in the reference.
 	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)
 	cfg.HTTP = parseHTTPConfig(e, cfg.AuthMode)

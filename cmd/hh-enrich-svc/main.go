@@ -42,6 +42,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if err := chooseEnricher(&cfg); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	m := NewMain(cfg)
 	if err := m.Run(ctx); err != nil {
 		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -184,7 +187,7 @@ func (m *Main) startPool(ctx context.Context) error {
 		Size:               m.Config.PoolSize,
 		PythonPath:         m.Config.PythonBin,
 		PluginScript:       m.Config.PluginScript,
-		Env:                pluginEnv(os.Environ(), pc.Concurrency),
+		Env:                append(pluginEnv(os.Environ(), pc.Concurrency), "ENRICH_ENRICHER="+m.Config.LLM.Enricher),
 		ProcessConcurrency: pc.Concurrency,
 		AcquireTimeout:     pc.AcquireTimeout,
 		CallTimeout:        m.Config.JobTimeout,

@@ -97,6 +97,9 @@ func startServiceOn(t *testing.T, redisAddr string, extraEnv ...string) *service
 		"PATH=" + os.Getenv("PATH"),
 		"PORT=0",
 		"AUTH_MODE=none",
+		// The local profile: no key means the rules enricher (tests that want
+		// Together set TOGETHER_API_KEY, those about the refusal unset the profile).
+		"ENRICH_PROFILE=local",
 		// These tests drive hundreds of requests a second for one tenant: the
 		// per-tenant limit would answer 429 (router tests cover it).
 		"GATEWAY_GLOBAL_RPS=0",

@@ -55,7 +55,7 @@ func startE2EService(t *testing.T, binary string) string {
 	}
 	cmd := exec.Command(binary)
 	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOST=127.0.0.1", "PORT=0", "AUTH_MODE=none", "GATEWAY_GLOBAL_RPS=0",
+		"PATH=" + os.Getenv("PATH"), "HOST=127.0.0.1", "PORT=0", "AUTH_MODE=none", "GATEWAY_GLOBAL_RPS=0", "ENRICH_PROFILE=local",
 		"LOG_FORMAT=json", "REDIS_URL=redis://" + redistest.StartTCP(t), "ENRICH_POOL_SIZE=2",
 		"ENRICH_EMBED_ENABLED=false", "ENRICH_ADMIN_TOKEN=" + e2eAdminToken,
 		"ENRICH_PYTHON_BIN=" + filepath.Join(root, ".venv", "bin", "python"),

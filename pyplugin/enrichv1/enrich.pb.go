@@ -606,8 +606,15 @@ type DescribeResponse struct {
 	Pid           int32                  `protobuf:"varint,4,opt,name=pid,proto3" json:"pid,omitempty"`
 	RssBytes      int64                  `protobuf:"varint,5,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`
 	JobsServed    int64                  `protobuf:"varint,6,opt,name=jobs_served,json=jobsServed,proto3" json:"jobs_served,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// What bounds the enricher: "cpu" (the local rules: calls compete for the
+	// interpreter) or "io" (a remote model: calls wait on the network, so many can be
+	// in flight). The host adapts its concurrency to an "io" enricher.
+	Workload string `protobuf:"bytes,7,opt,name=workload,proto3" json:"workload,omitempty"`
+	// How many calls the process can hold at once (its gRPC worker threads, less the
+	// ones kept for health checks and Describe).
+	MaxConcurrency int32 `protobuf:"varint,8,opt,name=max_concurrency,json=maxConcurrency,proto3" json:"max_concurrency,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -682,6 +689,20 @@ func (x *DescribeResponse) GetJobsServed() int64 {
 	return 0
 }
 
+func (x *DescribeResponse) GetWorkload() string {
+	if x != nil {
+		return x.Workload
+	}
+	return ""
+}
+
+func (x *DescribeResponse) GetMaxConcurrency() int32 {
+	if x != nil {
+		return x.MaxConcurrency
+	}
+	return 0
+}
+
 var File_enrich_proto protoreflect.FileDescriptor
 
 const file_enrich_proto_rawDesc = "" +
@@ -719,7 +740,7 @@ const file_enrich_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x1c\n" +
 	"\tretryable\x18\x03 \x01(\bR\tretryable\x12$\n" +
 	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\"\x11\n" +
-	"\x0fDescribeRequest\"\xca\x01\n" +
+	"\x0fDescribeRequest\"\x8f\x02\n" +
 	"\x10DescribeResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x12%\n" +
 	"\x0eprompt_version\x18\x02 \x01(\tR\rpromptVersion\x12\x1a\n" +
@@ -727,7 +748,9 @@ const file_enrich_proto_rawDesc = "" +
 	"\x03pid\x18\x04 \x01(\x05R\x03pid\x12\x1b\n" +
 	"\trss_bytes\x18\x05 \x01(\x03R\brssBytes\x12\x1f\n" +
 	"\vjobs_served\x18\x06 \x01(\x03R\n" +
-	"jobsServed*\xca\x01\n" +
+	"jobsServed\x12\x1a\n" +
+	"\bworkload\x18\a \x01(\tR\bworkload\x12'\n" +
+	"\x0fmax_concurrency\x18\b \x01(\x05R\x0emaxConcurrency*\xca\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REASON_INVALID_CANDIDATE\x10\x01\x12 \n" +

@@ -116,6 +116,8 @@ func (s *Stack) ServiceEnv() []string {
 		"TMPDIR=" + cmp.Or(cfg.TempDir, os.TempDir()),
 		"PORT=0",
 		"AUTH_MODE=none",
+		// A harness is the local profile: no key means the rules enricher.
+		"ENRICH_PROFILE=local",
 		// The per-tenant rate limit (50/s by default) is policy, not capacity: a
 		// harness that hit it would measure the limit.
 		"GATEWAY_GLOBAL_RPS=0",
