@@ -55,7 +55,7 @@ CORE_PROTOCOL_VERSION = 1
 APP_PROTOCOL_VERSION = 1
 
 # gRPC worker threads kept free of enrichment calls, for health pings and Describe.
-RESERVED_THREADS = 2
+RESERVED_THREADS = 1
 
 # How often the parent watcher looks at our parent pid. A dead host is noticed within this.
 PARENT_CHECK_SECONDS = 0.5

@@ -36,13 +36,13 @@ def describe(env: dict[str, str]) -> enrich_pb2.DescribeResponse:
 def test_the_rules_enricher_describes_itself_as_cpu_bound() -> None:
     described = describe(plugin_env(ENRICH_ENRICHER="rules", ENRICH_PLUGIN_THREADS="6"))
     assert (described.enricher, described.workload) == ("local_rules", "cpu")
-    assert described.max_concurrency == 4  # six threads, two kept for pings and Describe
+    assert described.max_concurrency == 5  # six threads, one kept for pings and Describe
 
 
 def test_the_together_enricher_describes_itself_as_io_bound_with_its_thread_capacity() -> None:
     with serve(GOOD) as fake:
         described = describe(together_env(fake, ENRICH_ENRICHER="together",
-                                          ENRICH_PLUGIN_THREADS="34"))
+                                          ENRICH_PLUGIN_THREADS="33"))
     assert (described.enricher, described.workload, described.max_concurrency) == (
         "together", "io", 32)
 

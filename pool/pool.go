@@ -42,6 +42,12 @@ type Pool struct {
 
 	stopping chan struct{} // closed by Stop: restart loops and the supervisor give up
 	wg       sync.WaitGroup
+
+	// What the plugins declared at start (adaptive.go); adaptive is nil unless
+	// they are I/O-bound.
+	workload         string
+	declaredCapacity int
+	adaptive         *adaptiveLimit
 }
 
 // New checks cfg and returns a Pool that has not started any process yet.
@@ -79,6 +85,7 @@ func (p *Pool) Start(ctx context.Context) error {
 		}
 		return err
 	}
+	p.learnWorkload(started[0])
 	for _, proc := range started {
 		p.add(proc)
 	}
@@ -145,7 +152,11 @@ func (p *Pool) callOnce(ctx context.Context, rpc func(context.Context, *process)
 		return err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, p.cfg.CallTimeout)
+	started, inflight := p.cfg.Now(), p.inflightNow()
 	err = rpc(callCtx, proc)
+	if p.adaptive != nil {
+		p.adaptive.observe(p.cfg.Now().Sub(started), inflight, err)
+	}
 	// A call that ran out of time left a thread stuck in the process (Python cannot
 	// cancel it): the process is presumed hung.
 	var perr *pyplugin.Error
