@@ -185,6 +185,7 @@ func (p *Pool) learnWorkload(proc *process) {
 		return
 	}
 	p.declaredCapacity = int(desc.GetMaxConcurrency())
+	p.enricher = EnricherInfo{Name: desc.GetEnricher(), ModelVersion: desc.GetModelVersion(), PromptVersion: desc.GetPromptVersion()}
 	if desc.GetWorkload() != WorkloadIO {
 		return
 	}
@@ -193,6 +194,18 @@ func (p *Pool) learnWorkload(proc *process) {
 	p.adaptive = newAdaptiveLimit(p.cfg.Size*adaptiveInitialPerProcess, maximum, p.cfg.Now)
 	p.log.Info("I/O-bound enricher: calls in flight adapt to the provider",
 		"enricher", desc.GetEnricher(), "initial_limit", p.adaptive.current(), "max", maximum)
+}
+
+// EnricherInfo is what the plugins said they run, at start.
+type EnricherInfo struct {
+	Name, ModelVersion, PromptVersion string
+}
+
+// Enricher reports what the plugins run (zero when they did not say).
+func (p *Pool) Enricher() EnricherInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.enricher
 }
 
 // adaptiveInitialPerProcess is where the adaptive limit starts, per process.

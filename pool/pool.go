@@ -48,6 +48,7 @@ type Pool struct {
 	workload         string
 	declaredCapacity int
 	adaptive         *adaptiveLimit
+	enricher         EnricherInfo
 }
 
 // New checks cfg and returns a Pool that has not started any process yet.

@@ -6,6 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/headhunter/hh-enrich-svc/metrics"
+	"github.com/headhunter/hh-enrich-svc/store"
+	"github.com/headhunter/hh-enrich-svc/worker"
 )
 
 // Enricher names, as ENRICH_ENRICHER spells them.
@@ -137,3 +141,29 @@ func applyWorkloadDefaults(cfg *Config) {
 // ioBound says the plugins wait on a remote model: many calls in flight, an
 // adaptive limit, the shared rate limit and the cache apply.
 func (c LLMConfig) ioBound() bool { return c.Enricher == EnricherTogether }
+
+// llmWorkerConfig wires the LLM path for an I/O-bound enricher: the account's rate
+// limit and the result cache on the job store's Redis, prices and metrics. The
+// rules enricher gets only the (zero) token metrics.
+func (m *Main) llmWorkerConfig() (worker.LLMConfig, error) {
+	llm := m.Config.LLM
+	prices := metrics.Prices{PromptPerMillion: llm.PromptPrice, CompletionPerMillion: llm.CompletionPrice}
+	lm, err := metrics.NewLLMMetrics(m.metrics, prices)
+	if err != nil {
+		return worker.LLMConfig{}, err
+	}
+	cfg := worker.LLMConfig{Prices: prices, Metrics: lm, RateLimitMaxWait: llm.RateLimitMaxWait}
+	if !llm.ioBound() {
+		return cfg, nil
+	}
+	cfg.RateLimiter = store.NewRateLimiter(m.redis, store.RateLimitConfig{RPM: llm.RPM, TPM: llm.TPM})
+	info := m.pool.Enricher()
+	if llm.CacheTTL > 0 {
+		cfg.Cache = store.NewResultCache(m.redis, llm.CacheTTL)
+		cfg.CacheVersion = info.Name + "|" + info.ModelVersion + "|" + info.PromptVersion
+	}
+	m.log.Info("LLM path", "enricher", info.Name, "model", info.ModelVersion, "prompt_version", info.PromptVersion,
+		"rpm", llm.RPM, "tpm", llm.TPM, "cache_ttl", llm.CacheTTL, "rate_limit_max_wait", llm.RateLimitMaxWait,
+		"concurrency", m.pool.Concurrency())
+	return cfg, nil
+}

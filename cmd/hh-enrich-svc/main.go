@@ -124,6 +124,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startPool(ctx); err != nil {
 		return err
 	}
+	llm, err := m.llmWorkerConfig()
+	if err != nil {
+		return err
+	}
 	runner, err := worker.New(m.store, m.pool, worker.Config{
 		Concurrency: m.Config.Concurrency,
 		BatchSize:   m.Config.BatchSize,
@@ -135,6 +139,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:           m.metrics,
 		Candidates:        optional[worker.CandidateStore](m.candidates),
 		Embedder:          optional[worker.Embedder](m.embedder),
+		LLM:               llm,
 	})
 	if err != nil {
 		return err
