@@ -209,4 +209,4 @@ func (p *Pool) Enricher() EnricherInfo {
 }
 
 // adaptiveInitialPerProcess is where the adaptive limit starts, per process.
-const adaptiveInitialPerProcess = 4
+const adaptiveInitialPerProcess = 16

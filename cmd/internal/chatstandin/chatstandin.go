@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -38,6 +39,10 @@ type Config struct {
 	CompletionTokens int
 	// Seed makes the latencies repeatable.
 	Seed uint64
+	// LatencyKey, when set, finds a key in each request body (its first match);
+	// ModelLatency then tells the model time of the last good answer for it, so a
+	// harness can take the model's time out of a job's.
+	LatencyKey *regexp.Regexp
 }
 
 // Stats counts what the stand-in answered.
@@ -66,6 +71,7 @@ type Server struct {
 	rejecting int // answer this many more requests with 429 regardless of the limit
 	inflight  int
 	stats     Stats
+	byKey     map[string]time.Duration
 }
 
 // Start serves cfg on a free loopback port until Close.
@@ -87,6 +93,7 @@ func Start(cfg Config) (*Server, error) {
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		requests: newGCRA(cfg.RPM, cfg.BurstSeconds),
 		tokens:   newGCRA(cfg.TPM, cfg.BurstSeconds),
+		byKey:    map[string]time.Duration{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.complete)
@@ -115,6 +122,15 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
+// ModelLatency is the model time of the last good answer to a request whose body
+// held key (Config.LatencyKey).
+func (s *Server) ModelLatency(key string) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.byKey[key]
+	return d, ok
+}
+
 // ResetStats zeroes the counts (between a run and its rerun).
 func (s *Server) ResetStats() {
 	s.mu.Lock()
@@ -129,7 +145,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	}
 	promptTokens := int64(len(body) / 4)
 	tokens := promptTokens + int64(s.cfg.CompletionTokens)
-	latency, retryAfter := s.admit(tokens)
+	key := ""
+	if s.cfg.LatencyKey != nil {
+		key = string(s.cfg.LatencyKey.Find(body))
+	}
+	latency, retryAfter := s.admit(tokens, key)
 	if retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
 		w.Header().Set("Content-Type", "application/json")
@@ -156,7 +176,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 }
 
 // admit counts a request and decides its fate: a model time, or a 429's wait.
-func (s *Server) admit(tokens int64) (latency, retryAfter time.Duration) {
+func (s *Server) admit(tokens int64, key string) (latency, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Requests++
@@ -178,6 +198,9 @@ func (s *Server) admit(tokens int64) (latency, retryAfter time.Duration) {
 	s.stats.PeakInFlight = max(s.stats.PeakInFlight, s.inflight)
 	latency = s.latencyLocked()
 	s.stats.Latencies = append(s.stats.Latencies, latency)
+	if key != "" {
+		s.byKey[key] = latency
+	}
 	return latency, 0
 }
 
