@@ -107,4 +107,3 @@ func steadyRate(jobs []*localstack.Job) float64 {
 	lo, hi := len(done)/10, len(done)*9/10
 	return rate(hi-lo, done[hi].Sub(done[lo]))
 }
-
