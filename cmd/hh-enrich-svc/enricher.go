@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/headhunter/hh-enrich-svc/metrics"
+	"github.com/headhunter/hh-enrich-svc/pool"
 	"github.com/headhunter/hh-enrich-svc/store"
 	"github.com/headhunter/hh-enrich-svc/worker"
 )
@@ -117,6 +120,15 @@ func chooseEnricher(cfg *Config) error {
 	return nil
 }
 
+// concurrencyLimitGauge reports the pool's limit on calls in flight at each scrape:
+// the adaptive limit of an I/O-bound enricher, or the fixed one of the rules.
+func concurrencyLimitGauge(p *pool.Pool) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: metrics.Namespace, Name: "pool_concurrency_limit",
+		Help: "Calls the plugin pool lets run at once: adaptive for an LLM enricher, fixed for the rules.",
+	}, func() float64 { return float64(p.Concurrency().Limit) })
+}
+
 // IOConcurrencyCapDefault is ENRICH_PLUGIN_CONCURRENCY's default for an I/O-bound
 // enricher: the most calls one process may hold. The adaptive limit decides how
 // many of them are actually used.
@@ -153,6 +165,9 @@ func (m *Main) llmWorkerConfig() (worker.LLMConfig, error) {
 		return worker.LLMConfig{}, err
 	}
 	cfg := worker.LLMConfig{Prices: prices, Metrics: lm, RateLimitMaxWait: llm.RateLimitMaxWait}
+	if err := m.metrics.Register(concurrencyLimitGauge(m.pool)); err != nil {
+		return cfg, err
+	}
 	if !llm.ioBound() {
 		return cfg, nil
 	}

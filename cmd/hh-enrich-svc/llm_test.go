@@ -131,6 +131,10 @@ func TestLLMResultCache(t *testing.T) {
 		if v, _ := value(families, "hh_enrich_llm_cache_total", map[string]string{"outcome": "hit"}); v != n {
 			t.Errorf("cache hits = %v, want %d", v, n)
 		}
+		// Two processes, 16 calls each to start with: the adaptive limit only grows from there.
+		if v, _ := value(families, "hh_enrich_pool_concurrency_limit", nil); v < 32 {
+			t.Errorf("pool concurrency limit = %v, want at least 32", v)
+		}
 	})
 }
 
