@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -84,30 +85,66 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 		wg.Wait()
 		return results, errs
 	}
-	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
-	defer cancel()
-	resp, err := r.enricher.EnrichBatch(callCtx, req)
-	if err == nil && len(resp.GetResults()) != len(attempts) {
-		err = &jobError{code: CodeBadEnrichment, retryable: true,
-			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(attempts))}
-	}
+	outcomes := r.enrichBatch(ctx, req)
 	// Downstream writes (Firestore, embed) of the items run side by side.
 	for k, a := range attempts {
 		i := index[k]
-		switch {
-		case err != nil:
-			errs[i] = err
-		case resp.GetResults()[k].GetError() != nil:
-			errs[i] = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
-		default:
-			item := resp.GetResults()[k].GetResponse()
-			wg.Go(func() {
-				if errs[i] = r.checkpoint(ctx, a, item); errs[i] == nil {
-					results[i], errs[i] = r.finish(ctx, a, item)
-				}
-			})
+		if errs[i] = outcomes[k].err; errs[i] != nil {
+			continue
 		}
+		item := outcomes[k].resp
+		wg.Go(func() {
+			if errs[i] = r.checkpoint(ctx, a, item); errs[i] == nil {
+				results[i], errs[i] = r.finish(ctx, a, item)
+			}
+		})
 	}
 	wg.Wait()
 	return results, errs
+}
+
+// itemOutcome is one batch item's enrichment or error.
+type itemOutcome struct {
+	resp *enrichv1.EnrichResponse
+	err  error
+}
+
+// enrichBatch enriches req's items in one EnrichBatch call. A batch whose process
+// died under it (every retry too: one of its candidates may crash every process
+// it reaches) is split: its items run one by one, side by side, so only a
+// candidate that crashes its process fails, never the batch whole.
+func (r *Runner) enrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest) []itemOutcome {
+	n := len(req.GetItems())
+	out := make([]itemOutcome, n)
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
+	defer cancel()
+	resp, err := r.enricher.EnrichBatch(callCtx, req)
+	switch {
+	case errors.Is(err, pyplugin.ErrProcessGone) && n > 1:
+		r.log.Warn("a batch lost its process; its items run one by one", "items", n, "error", err)
+		var wg sync.WaitGroup
+		for k, item := range req.GetItems() {
+			wg.Go(func() {
+				itemCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
+				defer cancel()
+				out[k].resp, out[k].err = r.enricher.Enrich(itemCtx, item)
+			})
+		}
+		wg.Wait()
+		return out
+	case err == nil && len(resp.GetResults()) != n:
+		err = &jobError{code: CodeBadEnrichment, retryable: true,
+			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), n)}
+	}
+	for k := range out {
+		switch {
+		case err != nil:
+			out[k].err = err
+		case resp.GetResults()[k].GetError() != nil:
+			out[k].err = pyplugin.ErrorFromProto(resp.GetResults()[k].GetError())
+		default:
+			out[k].resp = resp.GetResults()[k].GetResponse()
+		}
+	}
+	return out
 }
