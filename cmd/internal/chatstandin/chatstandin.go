@@ -157,6 +157,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"error":{"message":"rate limit exceeded","type":"rate_limit"}}`)
 		return
 	}
+	admitted := time.Now()
 	defer s.done()
 	timer := time.NewTimer(latency)
 	select {
@@ -165,6 +166,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		timer.Stop()
 		return
 	}
+	// The model's time as the provider served it: a timer that fired late on a
+	// busy machine is the provider's delay, not the caller's.
+	s.served(key, time.Since(admitted))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"id": "chatcmpl-standin", "object": "chat.completion",
@@ -197,11 +201,17 @@ func (s *Server) admit(tokens int64, key string) (latency, retryAfter time.Durat
 	s.inflight++
 	s.stats.PeakInFlight = max(s.stats.PeakInFlight, s.inflight)
 	latency = s.latencyLocked()
-	s.stats.Latencies = append(s.stats.Latencies, latency)
-	if key != "" {
-		s.byKey[key] = latency
-	}
 	return latency, 0
+}
+
+// served records a good answer's model time.
+func (s *Server) served(key string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Latencies = append(s.stats.Latencies, d)
+	if key != "" {
+		s.byKey[key] = d
+	}
 }
 
 func (s *Server) done() {
