@@ -16,7 +16,6 @@ func (r *llmRun) report(res *ModeResult, first, rerun *llmJobs, paid, rerunStats
 	res.Jobs = n
 	var tokens int64
 	var overheads, withEmbed, model []time.Duration
-
 	phases := map[string][]time.Duration{}
 	for _, job := range first.jobs {
 		if job.Status != "completed" || job.Result == nil {
@@ -37,7 +36,6 @@ func (r *llmRun) report(res *ModeResult, first, rerun *llmJobs, paid, rerunStats
 			p := job.Result.PhaseDurationsMs
 			overheads = append(overheads, msDuration(p["total"]-p["rateLimit"]-p["embed"])-d)
 			withEmbed = append(withEmbed, msDuration(p["total"]-p["rateLimit"])-d)
-
 		}
 	}
 	limitPerSecond := float64(r.b.cfg.LLMRPM) / 60
