@@ -105,7 +105,7 @@ class DescribeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class DescribeResponse(_message.Message):
-    __slots__ = ("model_version", "prompt_version", "enricher", "pid", "rss_bytes", "jobs_served", "call_limit_ms")
+    __slots__ = ("model_version", "prompt_version", "enricher", "pid", "rss_bytes", "jobs_served", "call_limit_ms", "workload", "max_concurrency")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     PROMPT_VERSION_FIELD_NUMBER: _ClassVar[int]
     ENRICHER_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,8 @@ class DescribeResponse(_message.Message):
     RSS_BYTES_FIELD_NUMBER: _ClassVar[int]
     JOBS_SERVED_FIELD_NUMBER: _ClassVar[int]
     CALL_LIMIT_MS_FIELD_NUMBER: _ClassVar[int]
+    WORKLOAD_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     model_version: str
     prompt_version: str
     enricher: str
@@ -120,4 +122,6 @@ class DescribeResponse(_message.Message):
     rss_bytes: int
     jobs_served: int
     call_limit_ms: int
-    def __init__(self, model_version: _Optional[str] = ..., prompt_version: _Optional[str] = ..., enricher: _Optional[str] = ..., pid: _Optional[int] = ..., rss_bytes: _Optional[int] = ..., jobs_served: _Optional[int] = ..., call_limit_ms: _Optional[int] = ...) -> None: ...
+    workload: str
+    max_concurrency: int
+    def __init__(self, model_version: _Optional[str] = ..., prompt_version: _Optional[str] = ..., enricher: _Optional[str] = ..., pid: _Optional[int] = ..., rss_bytes: _Optional[int] = ..., jobs_served: _Optional[int] = ..., call_limit_ms: _Optional[int] = ..., workload: _Optional[str] = ..., max_concurrency: _Optional[int] = ...) -> None: ...

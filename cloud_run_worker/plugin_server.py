@@ -22,8 +22,9 @@ talks to it over a unix socket. go-plugin's rules, which this module keeps:
   the file explains itself instead of waiting forever.
 - stdin belongs to the host: nothing here reads it.
 
-The enricher is chosen once, at start (enricher_choice.select_enricher): Together AI when
-TOGETHER_API_KEY is set, else the local rules. Describe and every response name it.
+The enricher is chosen once, at start (enricher_choice.select_enricher), as ENRICH_ENRICHER
+says. Describe and every response name it; Describe also says what bounds it ("cpu" or
+"io") and how many calls the process holds at once, so the host sizes its concurrency.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from grpc_status import rpc_status
 import enrich_pb2
 import enrich_pb2_grpc
 import fault_injection
-from enricher_choice import LocalRulesEnricher, select_enricher
+from enricher_choice import LocalRulesEnricher, select_enricher, workload_of
 from enrichment import CallLimits, Enricher, EnrichFailure
 
 # These must match pyplugin.Handshake in the Go host.
@@ -58,6 +59,9 @@ MAGIC_COOKIE_KEY = "HH_ENRICH_PLUGIN"
 MAGIC_COOKIE_VALUE = "hh-enrich-plugin-v1"
 CORE_PROTOCOL_VERSION = 1
 APP_PROTOCOL_VERSION = 1
+
+# gRPC worker threads kept free of enrichment calls, for health pings and Describe.
+RESERVED_THREADS = 1
 
 # How often the parent watcher looks at our parent pid. A dead host is noticed within this.
 PARENT_CHECK_SECONDS = 0.2
@@ -151,11 +155,20 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
     whole life of the process, which is what the host's pool wants to see.
     """
 
-    def __init__(self, enricher: Enricher) -> None:
+    def __init__(self, enricher: Enricher, max_concurrency: int = 1) -> None:
         self._enricher = enricher
         self._lock = threading.Lock()
         self._jobs_served = 0
         self._faults = fault_injection.enabled()
+        self._workload = workload_of(enricher)
+        self._max_concurrency = max(1, max_concurrency)
+        # An I/O-bound enricher's batch items wait on the network side by side; the rules
+        # would only take turns on the interpreter, so they stay in the calling thread.
+        self._batch_threads = (
+            futures.ThreadPoolExecutor(self._max_concurrency, thread_name_prefix="batch-item")
+            if self._workload == "io"
+            else None
+        )
 
     def Enrich(self, request, context):
         try:
@@ -167,13 +180,17 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
         # One set of limits for the whole batch: once the host cancels or the deadline
         # nears, the remaining items fail fast instead of calling the provider.
         limits = _call_limits(context)
-        results = []
-        for item in request.items:
+
+        def one(item: enrich_pb2.EnrichRequest) -> enrich_pb2.EnrichBatchResult:
             try:
-                response = self._enrich_one(item, limits)
-                results.append(enrich_pb2.EnrichBatchResult(response=response))
+                return enrich_pb2.EnrichBatchResult(response=self._enrich_one(item, limits))
             except EnrichFailure as failure:
-                results.append(enrich_pb2.EnrichBatchResult(error=failure.to_proto()))
+                return enrich_pb2.EnrichBatchResult(error=failure.to_proto())
+
+        if self._batch_threads is None:
+            results = [one(item) for item in request.items]
+        else:
+            results = list(self._batch_threads.map(one, request.items))
         return enrich_pb2.EnrichBatchResponse(results=results)
 
     def Describe(self, request, context):
@@ -187,6 +204,8 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
             rss_bytes=resident_memory_bytes(),
             jobs_served=served,
             call_limit_ms=int(self._enricher.call_limit_seconds * 1000),
+            workload=self._workload,
+            max_concurrency=self._max_concurrency,
         )
 
     def _enrich_one(
@@ -312,7 +331,8 @@ def create_server(
     """Builds the server on ``address`` (``unix:/path`` or ``127.0.0.1:0`` in tests), with
     the local rules enricher unless another is given."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
-    servicer = EnricherServicer(enricher or LocalRulesEnricher())
+    capacity = max(1, max_workers - RESERVED_THREADS)
+    servicer = EnricherServicer(enricher or LocalRulesEnricher(), capacity)
     enrich_pb2_grpc.add_EnricherServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_servicer.set("plugin", health_pb2.HealthCheckResponse.SERVING)
@@ -378,6 +398,7 @@ def main() -> int:
     )
     socket_path = os.path.join(socket_dir, "plugin.sock")
     try:
+        # The host sizes the threads to the calls it may send at once, plus RESERVED_THREADS.
         workers = int(os.environ.get("ENRICH_PLUGIN_THREADS", "4"))
         server = create_server(
             f"unix:{socket_path}", stop, max_workers=max(1, workers), enricher=enricher

@@ -74,12 +74,16 @@ func (p *Pool) tryAcquireLocked(suspect bool) (*callRef, error) {
 		// still leave one taking calls: a poison job must never empty the pool.
 		return nil, nil
 	}
+	if !p.underAdaptiveLimitLocked() {
+		return nil, nil
+	}
 	var best *process
+	perProcess := p.perProcessLocked()
 	for _, proc := range p.procs {
 		if proc.state != StateReady && proc.state != StateRecycling {
 			continue
 		}
-		if proc.inflight >= p.cfg.ProcessConcurrency || proc.exited() {
+		if proc.inflight >= perProcess || proc.exited() {
 			continue
 		}
 		if best == nil || proc.inflight < best.inflight {

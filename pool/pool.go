@@ -43,6 +43,13 @@ type Pool struct {
 
 	stopping chan struct{} // closed by Stop: restart loops and the supervisor give up
 	wg       sync.WaitGroup
+
+	// What the plugins declared at start (adaptive.go); adaptive is nil unless
+	// they are I/O-bound.
+	workload         string
+	declaredCapacity int
+	adaptive         *adaptiveLimit
+	enricher         EnricherInfo
 }
 
 // New checks cfg and returns a Pool that has not started any process yet.
@@ -83,6 +90,7 @@ func (p *Pool) Start(ctx context.Context) error {
 		}
 		return err
 	}
+	p.learnWorkload(started[0])
 	for _, proc := range started {
 		p.add(proc)
 	}
@@ -196,7 +204,11 @@ func (p *Pool) callOnce(ctx context.Context, suspect bool, items int, rpc func(c
 		return false, err
 	}
 	callCtx, cancel := context.WithTimeout(ctx, p.callTimeout(c.proc, items))
+	started, inflight := p.cfg.Now(), p.inflightNow()
 	err = rpc(callCtx, c.proc)
+	if p.adaptive != nil {
+		p.adaptive.observe(p.cfg.Now().Sub(started), inflight, err)
+	}
 	// A call that ran out of time left a thread stuck in the process (Python cannot
 	// cancel it): the process is presumed hung.
 	var perr *pyplugin.Error

@@ -47,6 +47,13 @@ type Result struct {
 	PhaseDurationsMs       PhaseDurations      `json:"phaseDurationsMs"`
 	Attempts               int                 `json:"attempts"`
 	QueueDurationMs        float64             `json:"queueDurationMs"`
+	// TokenUsage is what the LLM billed for this enrichment (zeros on a cache hit;
+	// absent for the rules enricher), with its cost when prices are set.
+	TokenUsage *TokenUsage `json:"tokenUsage,omitempty"`
+	// CacheHit says the enrichment came from the result cache: no LLM call.
+	CacheHit bool `json:"cacheHit"`
+	// RateLimited counts the 429s this attempt met (each waited, none failed it).
+	RateLimited int `json:"rateLimited,omitempty"`
 }
 
 // PhaseDurations are milliseconds spent in each phase of the successful attempt.
@@ -57,6 +64,9 @@ type PhaseDurations struct {
 	Python    float64 `json:"python"`
 	Firestore float64 `json:"firestore"`
 	Embed     float64 `json:"embed"`
+	// RateLimit is the time waited for the account's shared rate limit (within
+	// the python phase's span, and not counted in Python).
+	RateLimit float64 `json:"rateLimit"`
 	Total     float64 `json:"total"`
 }
 
@@ -64,7 +74,7 @@ type PhaseDurations struct {
 func (p PhaseDurations) durations() map[string]time.Duration {
 	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	return map[string]time.Duration{"queue": ms(p.Queue), "load": ms(p.Load), "python": ms(p.Python),
-		"firestore": ms(p.Firestore), "embed": ms(p.Embed), "total": ms(p.Total)}
+		"firestore": ms(p.Firestore), "embed": ms(p.Embed), "rate_limit": ms(p.RateLimit), "total": ms(p.Total)}
 }
 
 // jobError is a failure the worker decided on itself, with its code.
@@ -132,10 +142,7 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 	}
 	resp, ok := a.checkpointed()
 	if !ok {
-		callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
-		resp, err = r.enricher.Enrich(callCtx, a.request)
-		cancel()
-		r.addTokenUsage(ctx, a.lease.Job, billed(resp, err))
+		resp, err = r.enrichRemote(ctx, a)
 		if err != nil {
 			return nil, err
 		}

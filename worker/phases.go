@@ -35,6 +35,11 @@ type attempt struct {
 	loaded    time.Time
 	candidate map[string]any
 	request   *enrichv1.EnrichRequest
+	// What the LLM path did (llm.go): time waited for the rate limit, 429s met,
+	// and whether the cache answered.
+	rateLimitWait time.Duration
+	rateLimited   int
+	cacheHit      bool
 }
 
 // prepare loads the candidate and builds the enrichment request of a leased job.
@@ -182,13 +187,17 @@ func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichRe
 		PhaseDurationsMs: PhaseDurations{
 			Queue:     queue,
 			Load:      millis(a.loaded.Sub(a.started)),
-			Python:    millis(pythonDone.Sub(a.loaded)),
+			Python:    millis(pythonDone.Sub(a.loaded) - a.rateLimitWait),
+			RateLimit: millis(a.rateLimitWait),
 			Firestore: millis(firestoreDone.Sub(pythonDone)),
 			Embed:     millis(finished.Sub(firestoreDone)),
 			Total:     millis(finished.Sub(a.started)),
 		},
 		Attempts:        job.Attempts,
 		QueueDurationMs: queue,
+		TokenUsage:      r.usageOf(a, resp),
+		CacheHit:        a.cacheHit,
+		RateLimited:     a.rateLimited,
 	}, nil
 }
 

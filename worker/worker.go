@@ -80,6 +80,9 @@ type Config struct {
 	// Embedder upserts embeddings. Optional: without it every job records
 	// embeddingSkippedReason "embedding_disabled".
 	Embedder Embedder
+	// LLM is the remote model's side (llm.go): the shared rate limit, the result
+	// cache, prices. Its zero value turns all of it off.
+	LLM LLMConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -88,6 +91,7 @@ func (c Config) withDefaults() Config {
 	c.HeartbeatInterval = cmp.Or(c.HeartbeatInterval, HeartbeatIntervalDefault)
 	c.IdleWait = cmp.Or(c.IdleWait, IdleWaitDefault)
 	c.BatchSize = cmp.Or(c.BatchSize, BatchSizeDefault)
+	c.LLM.RateLimitMaxWait = cmp.Or(c.LLM.RateLimitMaxWait, RateLimitMaxWaitDefault)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -120,6 +124,8 @@ type Runner struct {
 	cancelJobs  context.CancelFunc
 	fetchDone   chan struct{}
 	jobs        sync.WaitGroup
+	// limitTurn lets one job at a time ask the shared rate limit (llm.go).
+	limitTurn chan struct{}
 }
 
 // New returns a Runner that has not started.
@@ -128,7 +134,7 @@ func New(s Store, e Enricher, cfg Config) (*Runner, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg, store: s, enricher: e, log: cfg.Logger.Named("worker")}, nil
+	return &Runner{cfg: cfg, store: s, enricher: e, log: cfg.Logger.Named("worker"), limitTurn: make(chan struct{}, 1)}, nil
 }
 
 // Start begins leasing jobs in the background. It returns at once. Calling it again,

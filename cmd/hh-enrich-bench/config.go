@@ -22,8 +22,9 @@ const (
 	ModeBatch      = "batch"
 )
 
-// allModes is every mode in run order.
-var allModes = []string{ModeLimit, ModeSpawn, ModeSeed, ModeThroughput, ModeSync, ModeBatch}
+// allModes is every mode in run order. llm (workload_llm.go) runs stacks of its own,
+// last, on one instance and on two.
+var allModes = []string{ModeLimit, ModeSpawn, ModeSeed, ModeThroughput, ModeSync, ModeBatch, ModeLLM}
 
 // Config is everything the harness reads from its flags. Durations are wall time.
 type Config struct {
@@ -75,6 +76,11 @@ type Config struct {
 	// LimitSeconds per process, LimitProcs processes (-limit-seconds, -limit-procs).
 	LimitSeconds float64
 	LimitProcs   int
+	// LLMJobs run against a chat API stand-in that allows LLMRPM requests and
+	// LLMTPM tokens a minute (0: 2,000 per request allowed) and answers in a
+	// lognormal time (-llm-jobs, -llm-rpm, -llm-tpm, -llm-latency-median, -llm-latency-p99).
+	LLMJobs, LLMRPM, LLMTPM         int
+	LLMLatencyMedian, LLMLatencyP99 time.Duration
 
 	// OutPath is the JSON results file (-out); the chart and the service log go
 	// beside it.
@@ -108,6 +114,12 @@ const (
 	OutPathDefault         = "bench-results/results.json"
 	TimeoutDefault         = 9 * time.Minute
 	WorkloadTimeoutDefault = 3 * time.Minute
+	// The llm mode's provider: scaled down from a real account (600 a minute is 10
+	// a second), so a full run of both configurations takes about three minutes.
+	LLMJobsDefault          = 600
+	LLMRPMDefault           = 600
+	LLMLatencyMedianDefault = 1500 * time.Millisecond
+	LLMLatencyP99Default    = 6 * time.Second
 )
 
 // quickValues replace defaults in -quick mode: a smoke run of well under a minute.
@@ -115,6 +127,7 @@ var quickValues = map[string]string{
 	"jobs": "20", "concurrency": "5", "throughput-jobs": "600", "tenants": "8",
 	"sync-seconds": "2", "batch-jobs": "600", "batch-size": "50", "batch-clients": "2",
 	"spawn-jobs": "6", "limit-seconds": "1", "timeout": "3m", "workload-timeout": "60s",
+	"llm-jobs": "60", "llm-rpm": "1200",
 }
 
 // ParseConfig reads args (without the program name). Errors name every bad flag.
@@ -176,6 +189,11 @@ func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
 	fs.IntVar(&cfg.SpawnConcurrency, "spawn-concurrency", cpus, "spawn-per-job baseline: processes at once")
 	fs.Float64Var(&cfg.LimitSeconds, "limit-seconds", LimitSecondsDefault, "limit baseline: seconds per process")
 	fs.IntVar(&cfg.LimitProcs, "limit-procs", cpus, "limit baseline: processes")
+	fs.IntVar(&cfg.LLMJobs, "llm-jobs", LLMJobsDefault, "llm run: jobs per configuration")
+	fs.IntVar(&cfg.LLMRPM, "llm-rpm", LLMRPMDefault, "llm run: the provider's requests a minute")
+	fs.IntVar(&cfg.LLMTPM, "llm-tpm", 0, "llm run: the provider's tokens a minute (0: 2,000 per request allowed)")
+	fs.DurationVar(&cfg.LLMLatencyMedian, "llm-latency-median", LLMLatencyMedianDefault, "llm run: the model's median answer time")
+	fs.DurationVar(&cfg.LLMLatencyP99, "llm-latency-p99", LLMLatencyP99Default, "llm run: the model's p99 answer time")
 	fs.StringVar(&cfg.OutPath, "out", OutPathDefault, "JSON results file; the chart and service log go beside it")
 	fs.DurationVar(&cfg.Timeout, "timeout", TimeoutDefault, "bound of the whole run")
 	fs.DurationVar(&cfg.WorkloadTimeout, "workload-timeout", WorkloadTimeoutDefault, "bound of each workload")
@@ -222,7 +240,7 @@ func (c Config) validate() error {
 		"jobs": c.Jobs, "concurrency": c.Concurrency, "throughput-jobs": c.ThroughputJobs, "tenants": c.Tenants,
 		"submitters": c.Submitters, "batch-jobs": c.BatchJobs, "batch-size": c.BatchSize,
 		"batch-clients": c.BatchClients, "spawn-jobs": c.SpawnJobs, "spawn-concurrency": c.SpawnConcurrency,
-		"limit-procs": c.LimitProcs, "pool-size": c.PoolSize,
+		"limit-procs": c.LimitProcs, "pool-size": c.PoolSize, "llm-jobs": c.LLMJobs, "llm-rpm": c.LLMRPM,
 	}
 	for name, v := range positive {
 		if v < 1 {
@@ -236,6 +254,15 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("-sync-rate, -embed-latency must be ≥ 0; -poll, -timeout, -workload-timeout > 0"))
 	}
 	return errors.Join(errs...)
+}
+
+// llmTPM is the stand-in's tokens a minute: -llm-tpm, or 2,000 per request allowed
+// (so requests, not tokens, bind).
+func (c Config) llmTPM() int {
+	if c.LLMTPM > 0 {
+		return c.LLMTPM
+	}
+	return 2000 * c.LLMRPM
 }
 
 // runs reports whether mode was asked for.

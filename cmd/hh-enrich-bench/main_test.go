@@ -41,11 +41,12 @@ func TestMainRunQuick(t *testing.T) {
 	m.Stdout, m.Stderr = &stdout, &stderr
 	err = m.ParseFlags([]string{"-quick", "-repo", root, "-service-bin", serviceBin, "-out", out,
 		"-jobs", "10", "-throughput-jobs", "200", "-batch-jobs", "200", "-sync-seconds", "1",
-		"-spawn-jobs", "4", "-limit-seconds", "0.5", "-timeout", "50s", "-workload-timeout", "20s"})
+		"-spawn-jobs", "4", "-limit-seconds", "0.5", "-timeout", "80s", "-workload-timeout", "20s",
+		"-llm-jobs", "20", "-llm-latency-median", "100ms", "-llm-latency-p99", "400ms"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Second)
 	defer cancel()
 	runErr := m.Run(ctx)
 	if err := m.Close(); err != nil {
@@ -73,8 +74,9 @@ func checkQuickRun(t *testing.T, out, stdout string) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatalf("results JSON: %v", err)
 	}
-	if len(r.Modes) != len(allModes) {
-		t.Errorf("%d modes in the results, want %d", len(r.Modes), len(allModes))
+	// llm reports two rows: one instance and two.
+	if len(r.Modes) != len(allModes)+1 {
+		t.Errorf("%d modes in the results, want %d", len(r.Modes), len(allModes)+1)
 	}
 	for _, m := range r.Modes {
 		if m.Status == StatusError || (m.Status == StatusOK && m.JobsPerSecond <= 0) {
@@ -83,6 +85,13 @@ func checkQuickRun(t *testing.T, out, stdout string) {
 	}
 	if tp := r.mode(ModeThroughput); tp == nil || tp.Completed != 200 {
 		t.Errorf("throughput run: %+v, want 200 completed", tp)
+	}
+	for _, mode := range []string{ModeLLM, ModeLLM2} {
+		llm := r.mode(mode)
+		if llm == nil || llm.Completed != 20 || llm.Extra["rerunCacheHits"] != 20 || llm.Extra["rerunTokens"] != 0 ||
+			llm.Extra["tokensPerJob"] <= 0 || llm.LatencyMs == nil {
+			t.Errorf("%s run: %+v, want 20 completed with tokens, 20 cache hits and 0 tokens on the rerun", mode, llm)
+		}
 	}
 	if r.Memory == nil || r.Memory.Service == nil || len(r.Memory.Plugins) == 0 {
 		t.Errorf("memory %+v, want the service and its plugins", r.Memory)

@@ -55,6 +55,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.runWorkloads(ctx, b, r)
 	}
+	if cfg.runs(ModeLLM) {
+		r.Modes = append(r.Modes, m.runLLM(ctx, b)...)
+	}
 	m.summarize(b, r, time.Since(started))
 	return m.writeOutputs(r)
 }
@@ -148,7 +151,8 @@ func withTimeout(ctx context.Context, d time.Duration, run func(context.Context)
 func (m *Main) summarize(b *bench, r *Results, elapsed time.Duration) {
 	if limit := r.mode(ModeLimit); limit.usable() {
 		for _, mode := range r.Modes {
-			if mode.Mode != ModeLimit && mode.usable() {
+			// The llm modes measure against the provider's limit instead.
+			if mode.Mode != ModeLimit && mode.Mode != ModeLLM && mode.Mode != ModeLLM2 && mode.usable() {
 				mode.Efficiency = round3(mode.JobsPerSecond / limit.JobsPerSecond)
 			}
 		}
@@ -218,5 +222,7 @@ func settings(cfg Config) map[string]any {
 		"spawnJobs": cfg.SpawnJobs, "spawnConcurrency": cfg.SpawnConcurrency,
 		"limitSeconds": cfg.LimitSeconds, "limitProcs": cfg.LimitProcs,
 		"firestore": cfg.FirestoreEmulator != "", "url": cfg.URL,
+		"llmJobs": cfg.LLMJobs, "llmRPM": cfg.LLMRPM, "llmTPM": cfg.llmTPM(),
+		"llmLatencyMedian": cfg.LLMLatencyMedian.String(), "llmLatencyP99": cfg.LLMLatencyP99.String(),
 	}
 }

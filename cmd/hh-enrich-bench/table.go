@@ -14,6 +14,8 @@ var shortNames = map[string]string{
 	ModeThroughput: "single-job throughput",
 	ModeSync:       "sync requests",
 	ModeBatch:      "batch route",
+	ModeLLM:        "LLM, 1 instance",
+	ModeLLM2:       "LLM, 2 instances",
 }
 
 func shortName(mode string) string {
@@ -41,7 +43,7 @@ func WriteTable(w io.Writer, r *Results) error {
 			line += " — " + m.Note
 		}
 		fmt.Fprintln(w, line)
-		for _, extra := range []string{phasesLine(m), cpuLine(m)} {
+		for _, extra := range []string{llmLine(m), phasesLine(m), cpuLine(m)} {
 			if extra != "" {
 				fmt.Fprintln(w, "    "+extra)
 			}
@@ -87,8 +89,27 @@ func modeCells(m *ModeResult) []string {
 	return cells
 }
 
+// llmLine gives an llm mode's numbers against the provider; "" for other modes.
+func llmLine(m *ModeResult) string {
+	if (m.Mode != ModeLLM && m.Mode != ModeLLM2) || m.Status != StatusOK {
+		return ""
+	}
+	x := m.Extra
+	line := fmt.Sprintf("llm: %.1f jobs/s steady = %.0f%% of the provider's %.1f/s (whole run %.2f/s); "+
+		"429s %.3f per job (%.1f%% of calls); %d failed; %.0f tokens per job; rerun: %.0f of %d cache hits, "+
+		"%.0f tokens, %.0f provider calls", m.JobsPerSecond, x["shareOfLimit"]*100, x["limitPerSecond"],
+		x["wholeRunJobsPerSecond"], x["calls429PerJob"], x["calls429Share"]*100, m.Failed, x["tokensPerJob"],
+		x["rerunCacheHits"], m.Jobs, x["rerunTokens"], x["rerunProviderCalls"])
+	if l := m.LatencyMs; l != nil {
+		line += fmt.Sprintf("; overhead over the model p50 %.2f ms, p99 %.2f ms (with the embed server's time "+
+			"%.2f / %.2f ms; model p50 %.0f ms, p99 %.0f ms)", l.P50, l.P99, x["overheadWithEmbedP50Ms"],
+			x["overheadWithEmbedP99Ms"], x["modelP50Ms"], x["modelP99Ms"])
+	}
+	return line
+}
+
 // phaseOrder is the order of a job's phases in the phases line.
-var phaseOrder = []string{"queue", "load", "python", "firestore", "embed", "total", phaseOverhead}
+var phaseOrder = []string{"queue", "load", "rateLimit", "python", "firestore", "embed", "total", phaseOverhead}
 
 // phasesLine gives the p50/p99 of each phase the jobs recorded; "" when none did.
 func phasesLine(m *ModeResult) string {

@@ -49,11 +49,45 @@ func EvaluateTargets(r *Results) []TargetCheck {
 			service = r.Memory.Service.PeakRSSMB
 		}
 	}
-	return append(checks,
+	checks = append(checks,
 		atMost("each plugin, peak resident", fmt.Sprintf("≤ %d MB", targetPluginRSSMB), plugin,
 			targetPluginRSSMB, plugin > 0, "%.1f MB"),
 		atMost("service, peak resident", fmt.Sprintf("≤ %d MB", targetServiceRSSMB), service,
 			targetServiceRSSMB, service > 0, "%.1f MB"))
+	for _, mode := range []string{ModeLLM, ModeLLM2} {
+		checks = append(checks, llmTargets(r.mode(mode))...)
+	}
+	return checks
+}
+
+// Targets of the LLM path (issue 17), with default settings.
+const (
+	targetLLMShareOfLimit = 0.90
+	targetLLM429Share     = 0.05
+	targetLLMOverheadP50  = 5
+)
+
+// llmTargets checks one llm mode; none when it did not run.
+func llmTargets(m *ModeResult) []TargetCheck {
+	if m == nil {
+		return nil
+	}
+	ok := m.Status == StatusOK && m.Completed > 0
+	name := map[string]string{ModeLLM: "llm 1×: ", ModeLLM2: "llm 2×: "}[m.Mode]
+	var overhead float64
+	if m.LatencyMs != nil {
+		overhead = m.LatencyMs.P50
+	}
+	return []TargetCheck{
+		atLeast(name+"share of the limit", fmt.Sprintf("≥ %.0f%%", targetLLMShareOfLimit*100), m.Extra["shareOfLimit"],
+			targetLLMShareOfLimit, ok, "%.0f%%", 100),
+		atMost(name+"failed jobs", "0", float64(m.Failed), 0, ok, "%.0f"),
+		atMost(name+"calls answered 429", fmt.Sprintf("≤ %.0f%%", targetLLM429Share*100), m.Extra["calls429Share"]*100,
+			targetLLM429Share*100, ok, "%.1f%%"),
+		atMost(name+"overhead p50", fmt.Sprintf("≤ %d ms", targetLLMOverheadP50), overhead,
+			targetLLMOverheadP50, ok && m.LatencyMs != nil, "%.2f ms"),
+		atMost(name+"tokens on the rerun", "0", m.Extra["rerunTokens"], 0, ok, "%.0f"),
+	}
 }
 
 func atLeast(name, want string, got, limit float64, measured bool, format string, scale float64) TargetCheck {

@@ -71,6 +71,7 @@ type Config struct {
 	MetricsExportInterval time.Duration
 
 	Downstream DownstreamConfig
+	LLM        LLMConfig
 }
 
 // PluginConfig is the plugin pool's tuning (issue: a pool that heals itself).
@@ -257,10 +258,11 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 		e.errs = append(e.errs, errors.New("REDIS_CLUSTER_NODES is set: it needs REDIS_MODE=cluster"))
 	}
 	cfg.Downstream = parseDownstream(e, cfg.TenantHeader, cfg.RequestIDHeader)
+	cfg.LLM = parseLLM(e)
 	// Sync waits default to the job timeout, as in the reference.
 	cfg.SyncWait = e.millis("ENRICH_SYNC_WAIT_MS", cfg.JobTimeout, 0)
 	cfg.HTTP = parseHTTPConfig(e, cfg.AuthMode)
-	checkAdminTokenLength(e, cfg.AdminToken, cfg.embeddedRedis())
+	checkAdminTokenLength(e, cfg.AdminToken, cfg.Profile == ProfileLocal)
 	cfg.MetricsPort = e.str("METRICS_PORT", "")
 	return cfg, errors.Join(e.errs...)
 }

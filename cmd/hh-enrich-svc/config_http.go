@@ -147,13 +147,12 @@ func corsOrigins(project, nodeEnv string, extra []string) []string {
 // run: the token opens every tenant's data and the pool.
 const AdminTokenMinBytes = 32
 
-// checkAdminTokenLength refuses a short admin token unless the service runs
-// locally, which today means on the embedded Redis (no REDIS_URL or REDIS_HOST:
-// `make run`, tests); a deployment always names its Redis.
+// checkAdminTokenLength refuses a short admin token outside the local profile
+// (ENRICH_PROFILE=local: `make run`, tests).
 func checkAdminTokenLength(e *envReader, token string, local bool) {
 	if token == "" || local || len(token) >= AdminTokenMinBytes {
 		return
 	}
 	e.errs = append(e.errs, fmt.Errorf("ENRICH_ADMIN_TOKEN is %d bytes: want at least %d (e.g. openssl rand -hex 32); "+
-		"only a local run on the embedded Redis accepts a shorter one", len(token), AdminTokenMinBytes))
+		"only the local profile (ENRICH_PROFILE=local) accepts a shorter one", len(token), AdminTokenMinBytes))
 }

@@ -45,6 +45,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if err := chooseEnricher(&cfg); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	m := NewMain(cfg)
 	if err := m.Run(ctx); err != nil {
 		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -130,6 +133,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startPool(ctx); err != nil {
 		return err
 	}
+	llm, err := m.llmWorkerConfig()
+	if err != nil {
+		return err
+	}
 	runner, err := worker.New(m.store, m.pool, worker.Config{
 		Concurrency: m.Config.Concurrency,
 		BatchSize:   m.Config.BatchSize,
@@ -141,6 +148,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:           m.metrics,
 		Candidates:        optional[worker.CandidateStore](m.candidates),
 		Embedder:          optional[worker.Embedder](m.embedder),
+		LLM:               llm,
 	})
 	if err != nil {
 		return err
@@ -193,7 +201,7 @@ func (m *Main) startPool(ctx context.Context) error {
 		Size:               m.Config.PoolSize,
 		PythonPath:         m.Config.PythonBin,
 		PluginScript:       m.Config.PluginScript,
-		Env:                pluginEnv(os.Environ(), pc.Concurrency),
+		Env:                append(pluginEnv(os.Environ(), pc.Concurrency), "ENRICH_ENRICHER="+m.Config.LLM.Enricher),
 		ProcessConcurrency: pc.Concurrency,
 		AcquireTimeout:     pc.AcquireTimeout,
 		CallTimeout:        m.Config.JobTimeout,

@@ -100,6 +100,9 @@ func startServiceOn(t *testing.T, redisAddr string, extraEnv ...string) *service
 		"PORT=0",
 		"ENRICH_PROFILE=local", // no Firestore unless a test sets a project
 		"AUTH_MODE=none",
+		// The local profile: no key means the rules enricher (tests that want
+		// Together set TOGETHER_API_KEY, those about the refusal unset the profile).
+		"ENRICH_PROFILE=local",
 		// These tests drive hundreds of requests a second for one tenant: the
 		// per-tenant limit would answer 429 (router tests cover it).
 		"GATEWAY_GLOBAL_RPS=0",

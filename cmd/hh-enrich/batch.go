@@ -136,6 +136,9 @@ func (m *Main) report(run *batchRun, took time.Duration, err error) {
 	fmt.Fprintf(m.Stderr, "hh-enrich: %d finished in this run (%d completed, %d not) in %s (%.1f/s); %d of %d candidates in %s\n",
 		done, run.completed, run.failed, took.Round(time.Millisecond), rate,
 		run.plan.total-len(run.plan.todo)+done, run.plan.total, run.cfg.out)
+	if line := run.usage.summary(); line != "" {
+		fmt.Fprintln(m.Stderr, "hh-enrich: "+line)
+	}
 	if err != nil && done < len(run.plan.todo) {
 		fmt.Fprintf(m.Stderr, "hh-enrich: %d candidates left: run the same command again to resume (submitted ones dedupe to their jobs)\n",
 			len(run.plan.todo)-done)

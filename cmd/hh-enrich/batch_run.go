@@ -34,6 +34,7 @@ type batchRun struct {
 
 	completed int // lines written this run with status completed
 	failed    int // lines written this run with another status
+	usage     usageTally
 }
 
 // Run enriches every planned candidate, or stops at the first error or when ctx
@@ -94,6 +95,7 @@ func (r *batchRun) write(results <-chan resultLine) error {
 			}
 			if res.Status == "completed" {
 				r.completed++
+				r.usage.add(res.Result)
 			} else {
 				r.failed++
 			}

@@ -625,9 +625,16 @@ type DescribeResponse struct {
 	// How long one call of this enricher may take at most (for an LLM: every try, wait
 	// and backoff its settings allow). The host replaces a process whose call runs past
 	// it: the call is spinning, and only a kill ends it. 0: no limit of its own.
-	CallLimitMs   int64 `protobuf:"varint,9,opt,name=call_limit_ms,json=callLimitMs,proto3" json:"call_limit_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CallLimitMs int64 `protobuf:"varint,9,opt,name=call_limit_ms,json=callLimitMs,proto3" json:"call_limit_ms,omitempty"`
+	// What bounds the enricher: "cpu" (the local rules: calls compete for the
+	// interpreter) or "io" (a remote model: calls wait on the network, so many can be
+	// in flight). The host adapts its concurrency to an "io" enricher.
+	Workload string `protobuf:"bytes,7,opt,name=workload,proto3" json:"workload,omitempty"`
+	// How many calls the process can hold at once (its gRPC worker threads, less the
+	// ones kept for health checks and Describe).
+	MaxConcurrency int32 `protobuf:"varint,8,opt,name=max_concurrency,json=maxConcurrency,proto3" json:"max_concurrency,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DescribeResponse) Reset() {
@@ -709,6 +716,20 @@ func (x *DescribeResponse) GetCallLimitMs() int64 {
 	return 0
 }
 
+func (x *DescribeResponse) GetWorkload() string {
+	if x != nil {
+		return x.Workload
+	}
+	return ""
+}
+
+func (x *DescribeResponse) GetMaxConcurrency() int32 {
+	if x != nil {
+		return x.MaxConcurrency
+	}
+	return 0
+}
+
 var File_enrich_proto protoreflect.FileDescriptor
 
 const file_enrich_proto_rawDesc = "" +
@@ -748,7 +769,7 @@ const file_enrich_proto_rawDesc = "" +
 	"\x0eretry_after_ms\x18\x04 \x01(\x03R\fretryAfterMs\x129\n" +
 	"\vtoken_usage\x18\x05 \x01(\v2\x18.hh.enrich.v1.TokenUsageR\n" +
 	"tokenUsage\"\x11\n" +
-	"\x0fDescribeRequest\"\xee\x01\n" +
+	"\x0fDescribeRequest\"\xb3\x02\n" +
 	"\x10DescribeResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x12%\n" +
 	"\x0eprompt_version\x18\x02 \x01(\tR\rpromptVersion\x12\x1a\n" +
@@ -757,7 +778,9 @@ const file_enrich_proto_rawDesc = "" +
 	"\trss_bytes\x18\x05 \x01(\x03R\brssBytes\x12\x1f\n" +
 	"\vjobs_served\x18\x06 \x01(\x03R\n" +
 	"jobsServed\x12\"\n" +
-	"\rcall_limit_ms\x18\t \x01(\x03R\vcallLimitMs*\xee\x01\n" +
+	"\rcall_limit_ms\x18\t \x01(\x03R\vcallLimitMs\x12\x1a\n" +
+	"\bworkload\x18\a \x01(\tR\bworkload\x12'\n" +
+	"\x0fmax_concurrency\x18\b \x01(\x05R\x0emaxConcurrency*\xee\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REASON_INVALID_CANDIDATE\x10\x01\x12 \n" +

@@ -63,8 +63,18 @@ type JobResult struct {
 	// CandidateSnapshot is the enriched candidate as the job wrote it, kept raw.
 	CandidateSnapshot json.RawMessage `json:"candidateSnapshot"`
 	// PhaseDurationsMs is where the job's time went: queue, load, python,
-	// firestore, embed, total (lease to completion, queue excluded).
+	// firestore, embed, rateLimit, total (lease to completion, queue excluded).
 	PhaseDurationsMs map[string]float64 `json:"phaseDurationsMs"`
+	// TokenUsage, CacheHit and RateLimited are the LLM path's: what the answer
+	// cost, whether the result cache gave it, and the 429s the attempt met.
+	TokenUsage *struct {
+		PromptTokens     int64   `json:"promptTokens"`
+		CompletionTokens int64   `json:"completionTokens"`
+		TotalTokens      int64   `json:"totalTokens"`
+		Cost             float64 `json:"cost"`
+	} `json:"tokenUsage"`
+	CacheHit    bool `json:"cacheHit"`
+	RateLimited int  `json:"rateLimited"`
 }
 
 // Terminal reports whether the job will not change any more.

@@ -118,6 +118,8 @@ func (s *Stack) ServiceEnv() []string {
 		// A local stack: Firestore only when asked for (ExtraEnv sets its project).
 		"ENRICH_PROFILE=local",
 		"AUTH_MODE=none",
+		// A harness is the local profile: no key means the rules enricher.
+		"ENRICH_PROFILE=local",
 		// The per-tenant rate limit (50/s by default) is policy, not capacity: a
 		// harness that hit it would measure the limit.
 		"GATEWAY_GLOBAL_RPS=0",

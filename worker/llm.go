@@ -1,0 +1,244 @@
+package worker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/headhunter/hh-enrich-svc/metrics"
+	"github.com/headhunter/hh-enrich-svc/pyplugin"
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+)
+
+// CodeUpstreamRateLimited fails a job that waited for the account's rate limit for
+// longer than LLMConfig.RateLimitMaxWait: a sustained outage, not a passing 429.
+const CodeUpstreamRateLimited = string(pyplugin.ReasonUpstreamRateLimited)
+
+// Defaults for LLMConfig fields left zero.
+const (
+	RateLimitMaxWaitDefault = 10 * time.Minute
+	// RateLimitPauseDefault is how long a 429 without Retry-After holds every instance.
+	RateLimitPauseDefault = time.Second
+)
+
+// RateLimiter is the LLM account's limit shared by every instance (*store.RateLimiter).
+type RateLimiter interface {
+	// Reserve takes a call's share, or says how long to wait before asking again.
+	Reserve(ctx context.Context) (time.Duration, error)
+	// Pause holds every instance's calls for d.
+	Pause(ctx context.Context, d time.Duration) error
+	// ObserveTokens learns what calls cost from an answer.
+	ObserveTokens(tokens int64)
+}
+
+// ResultCache keeps enrichments by content (*store.ResultCache).
+type ResultCache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Put(ctx context.Context, key string, value []byte) error
+}
+
+// LLMConfig is the remote model's side of running a job. Its zero value turns all
+// of it off, as for the local rules enricher.
+type LLMConfig struct {
+	// RateLimiter, when set, is asked before every call; a 429 pauses it for every
+	// instance and the call waits its turn again, without failing the job.
+	RateLimiter RateLimiter
+	// RateLimitMaxWait bounds one attempt's waiting for the limit; then the job fails
+	// upstream_rate_limited for good (ENRICH_RATE_LIMIT_MAX_WAIT_MS). Default 10 min.
+	RateLimitMaxWait time.Duration
+	// Cache, when set, is asked before the call by the hash of what the prompt reads
+	// and CacheVersion; force (priority 1) bypasses it.
+	Cache ResultCache
+	// CacheVersion names the enricher, model and prompt version; a change of any of
+	// them makes every entry miss.
+	CacheVersion string
+	// Prices turn token usage into cost on the result and in metrics.
+	Prices metrics.Prices
+	// Metrics counts tokens, cost, cache outcomes and rate-limit waits. Optional.
+	Metrics *metrics.LLMMetrics
+}
+
+// promptFields are the candidate fields the Together prompt reads
+// (cloud_run_worker/together_prompt.py, build_messages; the name is not sent): the cache key hashes
+// these and nothing else, so a rerun over an enriched document (whose other fields
+// changed) still hits.
+var promptFields = []string{"resume_text", "recruiter_comments"}
+
+// TokenUsage is what the LLM billed for the job's enrichment.
+type TokenUsage struct {
+	PromptTokens     int64   `json:"promptTokens"`
+	CompletionTokens int64   `json:"completionTokens"`
+	TotalTokens      int64   `json:"totalTokens"`
+	Cost             float64 `json:"cost,omitempty"`
+}
+
+// enrichRemote is one job's enrichment: from the cache, or a call within the
+// account's rate limit (stored in the cache when it succeeds).
+func (r *Runner) enrichRemote(ctx context.Context, a *attempt) (*enrichv1.EnrichResponse, error) {
+	llm := r.cfg.LLM
+	key := ""
+	if llm.Cache != nil {
+		key = cacheKey(a.candidate, a.lease.Job.TenantID, llm.CacheVersion)
+		if resp := r.cached(ctx, a, key); resp != nil {
+			return resp, nil
+		}
+	}
+	resp, err := r.callWithinLimit(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	r.observeUsage(a, resp)
+	if key != "" {
+		if raw, err := protojson.Marshal(resp); err == nil {
+			if err := llm.Cache.Put(ctx, key, raw); err != nil {
+				r.log.Warn("storing the enrichment in the result cache failed", "job_id", a.lease.Job.ID, "error", err)
+			}
+		}
+	}
+	return resp, nil
+}
+
+// cached returns the cache's enrichment for key, or nil. A forced job, an
+// unreadable entry and Redis trouble all go to the LLM instead.
+func (r *Runner) cached(ctx context.Context, a *attempt, key string) *enrichv1.EnrichResponse {
+	llm := r.cfg.LLM
+	if a.lease.Job.Priority == 1 { // force: the caller wants a fresh enrichment
+		llm.Metrics.CacheLookup("bypass")
+		return nil
+	}
+	raw, ok, err := llm.Cache.Get(ctx, key)
+	if err != nil {
+		r.log.Warn("reading the result cache failed; calling the LLM", "job_id", a.lease.Job.ID, "error", err)
+	}
+	var resp enrichv1.EnrichResponse
+	if !ok || protojson.Unmarshal(raw, &resp) != nil {
+		llm.Metrics.CacheLookup("miss")
+		return nil
+	}
+	llm.Metrics.CacheLookup("hit")
+	a.cacheHit = true
+	resp.TokenUsage = nil // this job paid nothing
+	return &resp
+}
+
+// cacheKey hashes what the prompt reads, the tenant (one tenant's cache never
+// answers another) and the enricher's version.
+func cacheKey(candidate map[string]any, tenant, version string) string {
+	inputs := make(map[string]any, len(promptFields))
+	for _, f := range promptFields {
+		inputs[f] = candidate[f]
+	}
+	raw, _ := json.Marshal([]any{tenant, version, inputs}) // maps marshal in key order
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// callWithinLimit waits for the account's rate limit, then calls. A 429 pauses
+// every instance and the call waits its turn again: it never fails the job, and
+// charges no attempt, until the wait passes RateLimitMaxWait.
+func (r *Runner) callWithinLimit(ctx context.Context, a *attempt) (*enrichv1.EnrichResponse, error) {
+	llm := r.cfg.LLM
+	if llm.RateLimiter == nil {
+		return r.callEnricher(ctx, a)
+	}
+	giveUp := r.cfg.Now().Add(llm.RateLimitMaxWait)
+	for {
+		if err := r.waitForLimit(ctx, a, giveUp); err != nil {
+			return nil, err
+		}
+		resp, err := r.callEnricher(ctx, a)
+		var perr *pyplugin.Error
+		if !errors.As(err, &perr) || perr.Reason != pyplugin.ReasonUpstreamRateLimited {
+			return resp, err
+		}
+		llm.Metrics.RateLimited()
+		a.rateLimited++
+		pause := perr.RetryAfter
+		if pause <= 0 {
+			pause = RateLimitPauseDefault
+		}
+		if err := llm.RateLimiter.Pause(ctx, pause); err != nil {
+			r.log.Warn("sharing a 429's pause failed", "job_id", a.lease.Job.ID, "error", err)
+		}
+	}
+}
+
+func (r *Runner) callEnricher(ctx context.Context, a *attempt) (*enrichv1.EnrichResponse, error) {
+	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
+	defer cancel()
+	resp, err := r.enricher.Enrich(callCtx, a.request)
+	r.addTokenUsage(ctx, a.lease.Job, billed(resp, err)) // every call is billed, failed ones too
+	return resp, err
+}
+
+// waitForLimit returns once the shared limit lets a call go. Callers of one
+// instance take turns, so one of them at a time asks Redis, not every waiting job.
+// Redis trouble lets the call go: the provider's own 429s still hold the line.
+func (r *Runner) waitForLimit(ctx context.Context, a *attempt, giveUp time.Time) error {
+	started := r.cfg.Now()
+	defer func() {
+		waited := r.cfg.Now().Sub(started)
+		a.rateLimitWait += waited
+		r.cfg.LLM.Metrics.Waited(waited.Seconds())
+	}()
+	select {
+	case r.limitTurn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.limitTurn }()
+	for {
+		wait, err := r.cfg.LLM.RateLimiter.Reserve(ctx)
+		if err != nil {
+			r.log.Warn("the shared rate limit is unreachable; calling without it", "error", err)
+			return nil
+		}
+		if wait <= 0 {
+			return nil
+		}
+		if r.cfg.Now().Add(wait).After(giveUp) {
+			return &jobError{code: CodeUpstreamRateLimited, message: fmt.Sprintf(
+				"the LLM's rate limit held this job for over %s (ENRICH_RATE_LIMIT_MAX_WAIT_MS)", r.cfg.LLM.RateLimitMaxWait)}
+		}
+		// A little jitter, so instances that share a pause do not all come back at once.
+		wait += rand.N(wait/20 + time.Millisecond)
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// observeUsage teaches the rate limit what calls cost and counts tokens and cost.
+func (r *Runner) observeUsage(a *attempt, resp *enrichv1.EnrichResponse) {
+	u := resp.GetTokenUsage()
+	if u == nil {
+		return
+	}
+	if r.cfg.LLM.RateLimiter != nil {
+		r.cfg.LLM.RateLimiter.ObserveTokens(u.GetTotalTokens())
+	}
+	r.cfg.LLM.Metrics.Used(a.lease.Job.TenantID, u.GetPromptTokens(), u.GetCompletionTokens())
+}
+
+// usageOf is the result's token usage: nil when no LLM was paid (the rules, a
+// cache hit reports zeros).
+func (r *Runner) usageOf(a *attempt, resp *enrichv1.EnrichResponse) *TokenUsage {
+	u := resp.GetTokenUsage()
+	if u == nil && !a.cacheHit {
+		return nil
+	}
+	usage := &TokenUsage{PromptTokens: u.GetPromptTokens(), CompletionTokens: u.GetCompletionTokens(), TotalTokens: u.GetTotalTokens()}
+	usage.Cost = round(r.cfg.LLM.Prices.Cost(usage.PromptTokens, usage.CompletionTokens), 6)
+	return usage
+}
