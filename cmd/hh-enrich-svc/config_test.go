@@ -29,7 +29,7 @@ func TestParseConfigReadsTheCrashLoopGuard(t *testing.T) {
 	}
 }
 
-func TestAShortAdminTokenRefusesToStartOutsideALocalRun(t *testing.T) {
+func TestAShortAdminTokenRefusesToStartOutsideTheLocalProfile(t *testing.T) {
 	t.Parallel()
 	short := "local-admin-token"
 	for _, tc := range []struct {
@@ -39,7 +39,8 @@ func TestAShortAdminTokenRefusesToStartOutsideALocalRun(t *testing.T) {
 	}{
 		{"DeployedWithAShortToken", map[string]string{"REDIS_HOST": "10.0.0.3", "ENRICH_ADMIN_TOKEN": short}, false},
 		{"DeployedWithA32ByteToken", map[string]string{"REDIS_URL": "redis://r:6379", "ENRICH_ADMIN_TOKEN": strings.Repeat("k", 32)}, true},
-		{"LocalOnTheEmbeddedRedis", map[string]string{"ENRICH_ADMIN_TOKEN": short}, true},
+		{"LocalProfile", map[string]string{"ENRICH_PROFILE": "local", "ENRICH_ADMIN_TOKEN": short}, true},
+		{"LocalProfileOnARealRedis", map[string]string{"ENRICH_PROFILE": "local", "REDIS_HOST": "127.0.0.1", "ENRICH_ADMIN_TOKEN": short}, true},
 		{"NoTokenAtAll", map[string]string{"REDIS_HOST": "10.0.0.3"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

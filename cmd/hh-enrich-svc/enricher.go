@@ -28,8 +28,6 @@ type LLMConfig struct {
 	// Enricher is "together" or "rules" once resolved by chooseEnricher; the plugins
 	// get it as ENRICH_ENRICHER so they never fall back from one to the other.
 	Enricher string
-	// Profile is ENRICH_PROFILE ("local" for make run and tests).
-	Profile string
 	// HasKey says TOGETHER_API_KEY is set (the key itself stays in the plugins' env).
 	HasKey bool
 	// CapSet and ConcurrencySet say ENRICH_PLUGIN_CONCURRENCY and ENRICH_CONCURRENCY
@@ -54,7 +52,6 @@ type LLMConfig struct {
 func parseLLM(e *envReader) LLMConfig {
 	return LLMConfig{
 		Enricher:         e.str("ENRICH_ENRICHER", ""),
-		Profile:          strings.ToLower(e.str("ENRICH_PROFILE", "")),
 		HasKey:           e.str("TOGETHER_API_KEY", "") != "",
 		CapSet:           e.str("ENRICH_PLUGIN_CONCURRENCY", "") != "",
 		ConcurrencySet:   e.str("ENRICH_CONCURRENCY", "") != "",
@@ -104,7 +101,7 @@ func chooseEnricher(cfg *Config) error {
 		switch {
 		case llm.HasKey:
 			llm.Enricher = EnricherTogether
-		case llm.Profile == ProfileLocal || cfg.embeddedRedis():
+		case cfg.Profile == ProfileLocal || cfg.embeddedRedis():
 			llm.Enricher = EnricherRules
 		default:
 			return errNoEnricher

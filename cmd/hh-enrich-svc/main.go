@@ -40,12 +40,10 @@ func main() {
 func run(ctx context.Context) error {
 	cfg, err := ParseConfig(os.Getenv)
 	if err == nil {
-		err = cfg.checkProfile()
+		// Every refusal at once: a deploy missing two things learns both.
+		err = errors.Join(cfg.checkProfile(), chooseEnricher(&cfg))
 	}
 	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if err := chooseEnricher(&cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
 	m := NewMain(cfg)
