@@ -21,6 +21,13 @@ const (
 	firestoreReadyTimeout = 90 * time.Second
 	// firestorePoll is how often a starting emulator is asked whether it serves.
 	firestorePoll = 100 * time.Millisecond
+	// firestorePingTimeout bounds one readiness probe, so a probe sent before the
+	// port is served does not hold up the next.
+	firestorePingTimeout = 5 * time.Second
+	// firestoreCallTimeout bounds one document call: generous, because the first
+	// write to a just-started emulator (a cold JVM) takes seconds on a loaded
+	// machine, and a test must fail on a hung emulator, not on a slow one.
+	firestoreCallTimeout = 60 * time.Second
 	// firestoreAttempts bounds the retries when another process takes the free
 	// port between our probe and the emulator's bind.
 	firestoreAttempts = 3
@@ -58,7 +65,7 @@ func StartFirestoreEmulator(ctx context.Context) (*FirestoreEmulator, error) {
 			return nil, err
 		}
 		e := &FirestoreEmulator{Host: net.JoinHostPort("127.0.0.1", port), gcloud: gcloud,
-			http: &http.Client{Timeout: 5 * time.Second}}
+			http: &http.Client{Timeout: firestoreCallTimeout}}
 		if lastErr = e.Restart(ctx); lastErr == nil {
 			return e, nil
 		}
@@ -118,6 +125,8 @@ func (e *FirestoreEmulator) waitReady(ctx context.Context, exited <-chan struct{
 }
 
 func (e *FirestoreEmulator) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, firestorePingTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.Host+"/", nil)
 	if err != nil {
 		return err
