@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ func (s *server) decodeBatch(w http.ResponseWriter, r *http.Request) (*batchRequ
 		return nil, err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBatchBodyBytes))
+	dec.DisallowUnknownFields()
 	req := &batchRequest{}
 	if err := expectDelim(dec, '{', "Body must be a JSON object."); err != nil {
 		return nil, s.batchReadError(err)
@@ -69,17 +69,15 @@ func (s *server) decodeCandidates(dec *json.Decoder, req *batchRequest) error {
 		if i == store.MaxBatchSize {
 			return fieldError("candidates", fmt.Sprintf(`Field "candidates" must hold 1-%d candidates.`, store.MaxBatchSize))
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
-		}
-		if int64(len(raw)) > s.cfg.MaxBodyBytes {
+		start := dec.InputOffset()
+		var c batchCandidate
+		err := dec.Decode(&c) // one pass: the decoder refuses unknown fields
+		if size := dec.InputOffset() - start; size > s.cfg.MaxBodyBytes {
 			return newError(CodeBodyTooLarge, fmt.Sprintf("Candidate %d exceeds %d bytes, the limit of a single submission.", i, s.cfg.MaxBodyBytes),
 				map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i, "limit": s.cfg.MaxBodyBytes})
 		}
-		c, err := decodeCandidate(raw, i)
 		if err != nil {
-			return err
+			return candidateError(err, i)
 		}
 		req.Candidates = append(req.Candidates, c)
 	}
@@ -87,25 +85,23 @@ func (s *server) decodeCandidates(dec *json.Decoder, req *batchRequest) error {
 	return err
 }
 
-// decodeCandidate reads one candidate strictly (no unknown fields, no coercion);
-// an error names it.
-func decodeCandidate(raw json.RawMessage, i int) (batchCandidate, error) {
-	var c batchCandidate
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		err = bodyError(err)
-		var apiErr *Error
-		if errors.As(err, &apiErr) {
-			field, _ := apiErr.Details["field"].(string)
-			apiErr.Details = map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i}
-			if field != "" {
-				apiErr.Details["field"] = fmt.Sprintf("candidates[%d].%s", i, field)
-			}
-		}
-		return c, err
+// candidateError names candidate i in a decoding error; a read error (the
+// body's cap, a broken connection) passes through.
+func candidateError(err error, i int) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return err
 	}
-	return c, nil
+	err = bodyError(err)
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		field, _ := apiErr.Details["field"].(string)
+		apiErr.Details = map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i}
+		if field != "" {
+			apiErr.Details["field"] = fmt.Sprintf("candidates[%d].%s", i, field)
+		}
+	}
+	return err
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim, message string) error {

@@ -119,6 +119,22 @@ func TestParseConfigHTTP(t *testing.T) {
 		}
 	})
 
+	t.Run("OperatorScopeProxyHopsAndMetricsPort", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := ParseConfig(env(map[string]string{"AUTH_MODE": "none"}))
+		if err != nil || cfg.HTTP.Auth.OperatorScope != router.OperatorScopeDefault || cfg.HTTP.TrustedProxyHops != 0 || cfg.MetricsPort != "" {
+			t.Fatalf("defaults: %+v %q %v", cfg.HTTP, cfg.MetricsPort, err)
+		}
+		cfg, err = ParseConfig(env(map[string]string{"AUTH_MODE": "none", "ENRICH_OPERATOR_SCOPE": "ops:all",
+			"ENRICH_TRUSTED_PROXY_HOPS": "1", "METRICS_PORT": "9464"}))
+		if err != nil || cfg.HTTP.Auth.OperatorScope != "ops:all" || cfg.HTTP.TrustedProxyHops != 1 || cfg.MetricsPort != "9464" {
+			t.Fatalf("set: %+v %q %v", cfg.HTTP, cfg.MetricsPort, err)
+		}
+		if _, err := ParseConfig(env(map[string]string{"AUTH_MODE": "none", "ENRICH_TRUSTED_PROXY_HOPS": "-1"})); err == nil {
+			t.Fatal("a negative hop count was accepted")
+		}
+	})
+
 	t.Run("TokenCacheCanBeTurnedOff", func(t *testing.T) {
 		t.Parallel()
 		cfg, err := ParseConfig(env(map[string]string{"AUTH_MODE": "none", "ENABLE_TOKEN_CACHE": "false"}))
