@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ const (
 	ModeLLM2 = "llm-2" // two instances on one Redis; run by -modes llm too
 )
 
-// llmKey finds a job's key in the stand-in's request body: the candidate's name.
+// llmKey finds a job's key in the stand-in's request body: it opens the recruiter comments.
 var llmKey = regexp.MustCompile(`llmbench-[0-9a-z]+-[0-9]+`)
 
 // llmBatchSize is how many candidates one POST /v1/enrich/batch carries.
@@ -39,7 +40,7 @@ type llmRun struct {
 	standIn   *chatstandin.Server
 	stack     *localstack.Stack
 	clients   []*localstack.Client
-	prefix    string // the candidates' name prefix
+	prefix    string // the candidates' key prefix
 }
 
 // runLLM measures both configurations, one stack at a time.
@@ -167,11 +168,14 @@ func (r *llmRun) runJobs(ctx context.Context, run string, offset int) (*llmJobs,
 
 func llmTenant(k int) string { return fmt.Sprintf("bench-llm-t%d", k%4) }
 
-// candidate i: a test candidate whose name is its key in the stand-in's log.
+// candidate i: a test candidate whose key in the stand-in's log opens its
+// recruiter comments (the prompt leaves the name out, so the key rides on a field
+// the model is sent).
 func (r *llmRun) candidate(i int) json.RawMessage {
 	doc := map[string]any{}
 	_ = json.Unmarshal(r.b.cands[i%len(r.b.cands)].Doc, &doc)
-	doc["name"] = fmt.Sprintf("%s-%d", r.prefix, i)
+	comments, _ := doc["recruiter_comments"].(string)
+	doc["recruiter_comments"] = strings.TrimSpace(fmt.Sprintf("%s-%d. %s", r.prefix, i, comments))
 	if s, _ := doc["resume_text"].(string); s == "" {
 		doc["resume_text"] = "Software engineer, eight years of backend work."
 	}
