@@ -37,6 +37,7 @@ type loadGen struct {
 	prefix  string
 	clients []*localstack.Client // any that answers will do: instances may be killed
 	next    atomic.Int64
+	force   bool // submit with "force": high priority, no dedupe
 
 	mu      sync.Mutex
 	jobs    []tracked
@@ -78,7 +79,7 @@ func (l *loadGen) submitOne(ctx context.Context, client *localstack.Client) {
 	i := int(l.next.Add(1) - 1)
 	cand := l.h.candidate(i)
 	id := fmt.Sprintf("%s-%d", l.prefix, i)
-	job, status, err := client.Submit(ctx, cand.Tenant, localstack.SubmitBody{CandidateID: id, Payload: cand.Doc})
+	job, status, err := client.Submit(ctx, cand.Tenant, localstack.SubmitBody{CandidateID: id, Payload: cand.Doc, Force: l.force})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
