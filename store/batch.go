@@ -37,27 +37,34 @@ type BatchJob struct {
 }
 
 // recordBatchScript records a batch right after its submits, in the same pipeline:
-// each submit's operation record names the job it resolved to (the one it created
-// or the one it deduplicated to), so the batch lists exactly what its submits did,
-// even when two forced requests share a dedupe key. It rebuilds the list whole, so
-// running it twice records the same batch.
+// each request resolved to the job it created (whose hash now exists under the id
+// made for it) or to the one its operation record names (a dedupe), so the batch
+// lists exactly what its submits did, even when two forced requests share a dedupe
+// key. It rebuilds the list whole, so running it twice records the same batch.
 //
 // KEYS[1] the batch hash
 // KEYS[2] the batch's job list
-// KEYS[3...] the submits' operation records, in request order
+// KEYS[3 .. 2+n] the hashes of the jobs made for the n requests, in request order
+// KEYS[3+n .. 2+2n] the submits' operation records, in the same order
 // ARGV[1] tenant id
 // ARGV[2] createdAt
 // ARGV[3] TTL, ms
+// ARGV[4 .. 3+n] the ids of the jobs made for the requests
 // Returns the number of jobs recorded.
 var recordBatchScript = redis.NewScript(`
+local n = (#KEYS - 2) / 2
 redis.call('HSET', KEYS[1], 'tenantId', ARGV[1], 'createdAt', ARGV[2])
 redis.call('DEL', KEYS[2])
-for i = 3, #KEYS do
-  redis.call('RPUSH', KEYS[2], redis.call('GET', KEYS[i]) or '')
+for i = 1, n do
+  local resolved = ARGV[3 + i]
+  if redis.call('EXISTS', KEYS[2 + i]) == 0 then
+    resolved = redis.call('GET', KEYS[2 + n + i]) or ''
+  end
+  redis.call('RPUSH', KEYS[2], resolved)
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return #KEYS - 2
+return n
 `)
 
 // SubmitBatch submits reqs, all of tenantID, in one pipelined round trip, each with
@@ -126,10 +133,14 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 		submits[i] = submitScript.EvalSha(ctx, pipe, keys, args...)
 	}
 	recordKeys := []string{s.keys.batch(batch.ID), s.keys.batchJobs(batch.ID)}
+	recordArgs := []any{batch.TenantID, formatTime(batch.CreatedAt), millis(s.cfg.JobTTL)}
+	for _, job := range jobs {
+		recordKeys = append(recordKeys, s.keys.job(job.ID))
+		recordArgs = append(recordArgs, job.ID)
+	}
 	for _, job := range jobs {
 		recordKeys = append(recordKeys, s.keys.op(job.ID))
 	}
-	recordArgs := []any{batch.TenantID, formatTime(batch.CreatedAt), millis(s.cfg.JobTTL)}
 	record := recordBatchScript.EvalSha(ctx, pipe, recordKeys, recordArgs...)
 	_, _ = pipe.Exec(ctx) // each command's own error is read below
 
@@ -146,7 +157,7 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 			return nil, 0, interpretError("submit batch", err)
 		}
 	}
-	// The record reads the operation records the submits made: if any submit ran only now,
+	// The record reads what the submits made: if any submit ran only now,
 	// the record ran before it and must be made again (it rebuilds the list whole).
 	if resent || isNoScript(record.Err()) {
 		record = recordBatchScript.Run(ctx, s.client, recordKeys, recordArgs...)

@@ -29,8 +29,9 @@ const (
 )
 
 // leaseScript leases the next ready job, round-robin across tenants, high
-// priority first within a tenant. Ids whose job hash is gone (TTL expired
-// while queued) are dropped on the way.
+// priority first within a tenant. Ids whose job hash is gone are dropped on
+// the way; a live job's hash has no TTL, so only a hash deleted by hand, or
+// one that expired under a version that let queued jobs expire, is.
 //
 // It first promotes due retries from the delayed set, so that a busy
 // worker's ordinary Lease makes them leasable with no extra round trip and

@@ -167,8 +167,9 @@ local function popReady()
 end
 
 -- promoteDue moves up to batch retries whose time has come from Q.delayed to
--- their queues, at the end leased next. A job whose hash expired while it
--- waited is dropped. It returns how many it moved.
+-- their queues, at the end leased next. A job whose hash is gone (deleted by
+-- hand; a waiting job's hash has no TTL) is dropped. It returns how many it
+-- moved.
 local function promoteDue(now, batch)
   local due = redis.call('ZRANGEBYSCORE', Q.delayed, '-inf', now, 'LIMIT', 0, batch)
   local moved = 0

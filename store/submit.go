@@ -13,9 +13,10 @@ import (
 // job of the same tenant. Doing the lookup, the create, the enqueue and the
 // counters in one script is what makes dedupe atomic (REFERENCE W6):
 // concurrent submits of one candidate create one job, and no job exists that
-// is not queued. The new job's id is the call's operation id: it records the
-// id the call resolved to (its own or the one it deduped to), which a replay
-// returns and SubmitBatch's record reads.
+// is not queued. The new job's id is the call's operation id: a replay finds
+// the job it created (its hash exists), or the record of the job it deduped
+// to, and returns that without counting anything again; SubmitBatch's record
+// reads the same two.
 //
 // KEYS[1] dedupe key
 // KEYS[2] key of the new job
@@ -26,7 +27,7 @@ import (
 // KEYS[7] depth per tenant
 // KEYS[8] dedupe hits per tenant
 // KEYS[9] wakeup list
-// KEYS[10] operation record (op:<new job id>)
+// KEYS[10] operation record (op:<new job id>), written only by a dedupe
 // ARGV[1] job key prefix (to find the job a dedupe key names)
 // ARGV[2] tenant id
 // ARGV[3] "1" to force: skip the lookup, take over the dedupe key, high priority
@@ -43,10 +44,13 @@ Q.wakeTrimStop, Q.opTTL = ARGV[7], ARGV[5]
 local jobKeyPrefix, tenantID, force, jobID = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
 local dedupeTTL = ARGV[6]
 
-local resolved = recalled()
-if resolved == jobID then
+-- A replay: the id is new to each call, so its hash exists only if this
+-- call created it; a dedupe left a record.
+if redis.call('EXISTS', KEYS[2]) == 1 then
   return {1}
-elseif resolved then
+end
+local resolved = recalled()
+if resolved then
   return {0, redis.call('HGETALL', jobKeyPrefix .. resolved)}
 end
 
@@ -70,7 +74,6 @@ redis.call('SET', KEYS[1], jobID, 'PX', dedupeTTL)
 pushReady(tenantID, KEYS[3], KEYS[4], force, jobID, false)
 count('submitted', 1)
 wake(1)
-remember(jobID)
 return {1}
 `)
 

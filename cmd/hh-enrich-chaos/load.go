@@ -38,6 +38,7 @@ type loadGen struct {
 	prefix  string
 	clients []*localstack.Client // any that answers will do: instances may be killed
 	next    atomic.Int64
+	force   bool // submit with "force": high priority, no dedupe
 
 	// payload, when set, is the i-th job's payload instead of its candidate's document.
 	payload func(i int, c localstack.Candidate) json.RawMessage
@@ -86,7 +87,7 @@ func (l *loadGen) submitOne(ctx context.Context, client *localstack.Client) {
 	if l.payload != nil {
 		doc = l.payload(i, cand)
 	}
-	job, status, err := client.Submit(ctx, cand.Tenant, localstack.SubmitBody{CandidateID: id, Payload: doc})
+	job, status, err := client.Submit(ctx, cand.Tenant, localstack.SubmitBody{CandidateID: id, Payload: doc, Force: l.force})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {

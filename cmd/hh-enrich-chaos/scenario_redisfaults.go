@@ -23,7 +23,9 @@ const faultDelay = 3500 * time.Millisecond
 // failover does: the reply is lost after Redis ran the command, the connection
 // resets in the middle of sending it, or the reply comes after the client's
 // read timeout. The client's retries are then replays; nothing may be lost,
-// run twice or miscounted.
+// run twice or miscounted. Jobs get one attempt and are forced: a lease
+// orphaned by a replay would fail its job with lease_expired, and a replayed
+// forced submit would queue its job twice.
 func runRedisFaults(ctx context.Context, h *harness) []*Row {
 	n := h.sizes.RedisFaultJobs
 	row := newRow(fmt.Sprintf("Redis faults via a proxy (1 script run in %d: reply lost, reset mid-command, reply late), %d jobs",
@@ -47,12 +49,14 @@ func runRedisFaults(ctx context.Context, h *harness) []*Row {
 		}
 		return faults[rng.IntN(len(faults))]
 	})
-	stack, err := h.startStack(ctx, ScenarioRedisFaults, stackOpts{env: []string{"REDIS_URL=redis://" + proxy.Addr()}})
+	env := []string{"REDIS_URL=redis://" + proxy.Addr(), "ENRICH_JOB_RETRY_LIMIT=0"}
+	stack, err := h.startStack(ctx, ScenarioRedisFaults, stackOpts{env: env})
 	if err != nil {
 		return []*Row{row.fail(err)}
 	}
 	defer h.closeStack(ScenarioRedisFaults, stack, row)
 	load := h.newLoad(ScenarioRedisFaults, stack.URL)
+	load.force = true
 	defer load.close()
 	started := time.Now()
 	load.burst(ctx, n, submitters)
@@ -66,6 +70,8 @@ func runRedisFaults(ctx context.Context, h *harness) []*Row {
 	client := redis.NewClient(server.Options())
 	defer client.Close()
 	checkDrift(ctx, row, client, client, outcomes)
+	row.check("no_orphaned_lease", row.FailedByCode["lease_expired"] == 0,
+		"%d jobs failed lease_expired (a lease nobody held)", row.FailedByCode["lease_expired"])
 	row.summarize("%d faults injected into the service's scripts; replays changed nothing twice", injected)
 	return []*Row{row}
 }
@@ -155,7 +161,7 @@ func checkDrift(ctx context.Context, row *Row, client redis.UniversalClient, nod
 	}{
 		{"queued", c.Queued, queued}, {"delayed", c.Delayed, delayed}, {"processing", c.Processing, leased},
 		{"submitted", c.Submitted, int64(len(outcomes))}, {"completed", c.Completed, int64(completed)},
-		{"failed", c.Failed, int64(failed)},
+		{"failed", c.Failed, int64(failed)}, {"expired leases", c.Expired, 0},
 	} {
 		if d.counter != d.scan {
 			drift = append(drift, fmt.Sprintf("%s counter %d, found %d", d.name, d.counter, d.scan))
