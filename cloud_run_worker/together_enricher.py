@@ -50,6 +50,7 @@ from enrich_pb2 import (
     REASON_UPSTREAM_UNAVAILABLE,
 )
 from enrichment import CallLimits, EnrichFailure, Enrichment, TokenUsage
+from rate_headers import provider_wait_seconds
 from together_output import JSON_SCHEMA, BadOutput, parse_enrichment
 from together_prompt import PROMPT_VERSION, build_messages, corrective_messages
 
@@ -361,6 +362,8 @@ class TogetherEnricher:
     ) -> _Outcome:
         """Classifies a non-2xx answer by its status code."""
         retry_after = parse_retry_after(headers.get("retry-after"))
+        if status == 429 and retry_after is None:  # the rate-limit headers say when to come back
+            retry_after = provider_wait_seconds(headers, parse_retry_after)
         retry_after_ms = math.ceil(retry_after * 1000) if retry_after else 0
         answered = f"{_PROVIDER} answered HTTP {status}"
         if status == 429:

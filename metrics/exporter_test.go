@@ -89,6 +89,14 @@ func recordEverything(t *testing.T, m *Metrics) {
 		m.EmbedOutcome(outcome[0], outcome[1])
 	}
 	m.ObserveHTTP("/v1/enrich/profile", "POST", 202, time.Millisecond)
+	llm, err := NewLLMMetrics(m, Prices{PromptPerMillion: 1, CompletionPerMillion: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	llm.Used("a", 900, 400)
+	llm.CacheLookup("hit")
+	llm.RateLimited()
+	llm.Waited(1.5)
 	collectors := []prometheus.Collector{
 		NewPoolCollector(func() PoolSnapshot {
 			return PoolSnapshot{

@@ -28,9 +28,8 @@ const (
 	adaptiveLongWeight       = 0.01 // ... and in the long-run latency
 )
 
-// adaptiveLimit is how many calls an I/O-bound pool keeps in flight. It guards its
-// own fields, so the hot path takes Pool.mu and this lock, never one inside the other
-// the other way round.
+// adaptiveLimit is how many calls an I/O-bound pool keeps in flight. Its lock is
+// taken alone (observe) or inside Pool.mu (tryAcquireLocked), never around Pool.mu.
 type adaptiveLimit struct {
 	mu    sync.Mutex
 	limit float64

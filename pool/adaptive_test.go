@@ -185,10 +185,10 @@ func TestAnIOBoundPoolGrowsItsCallsInFlightAndBacksOffOn429s(t *testing.T) {
 	}
 	defer func() { stop(); callers.Wait() }()
 
-	eventually(t, "the limit grows to 20", func() bool { return p.Concurrency().Limit >= 20 })
-	// The limit's growth lets more calls out; the provider sees them once they overlap.
-	eventually(t, fmt.Sprintf("the provider sees more than the initial %d calls at once", adaptiveInitialPerProcess),
-		func() bool { return standIn.peakInFlight() > adaptiveInitialPerProcess })
+	eventually(t, "the limit grows to 24", func() bool { return p.Concurrency().Limit >= 24 })
+	eventually(t, "the provider holds more calls at once than the initial limit", func() bool {
+		return standIn.peakInFlight() > adaptiveInitialPerProcess
+	})
 	grown := p.Concurrency().Limit
 	standIn.rejecting.Store(true)
 	eventually(t, fmt.Sprintf("the limit falls below half of %d on 429s", grown), func() bool {

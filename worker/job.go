@@ -147,10 +147,13 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 			return nil, err
 		}
 		if err := r.checkpoint(ctx, a, resp); err != nil {
+			a.awaitCacheWrite()
 			return nil, err
 		}
 	}
-	return r.finish(ctx, a, resp)
+	result, err := r.finish(ctx, a, resp)
+	a.awaitCacheWrite()
+	return result, err
 }
 
 // record writes the job's outcome. It runs on a context that outlives the job's

@@ -96,13 +96,39 @@ func (r *Runner) enrichRemote(ctx context.Context, a *attempt) (*enrichv1.Enrich
 	}
 	r.observeUsage(a, resp)
 	if key != "" {
-		if raw, err := protojson.Marshal(resp); err == nil {
-			if err := llm.Cache.Put(ctx, key, raw); err != nil {
-				r.log.Warn("storing the enrichment in the result cache failed", "job_id", a.lease.Job.ID, "error", err)
-			}
-		}
+		r.storeInCache(ctx, a, key, resp)
 	}
 	return resp, nil
+}
+
+// cacheWriteTimeout bounds one cache write, which no job waits for.
+const cacheWriteTimeout = 5 * time.Second
+
+// storeInCache writes the enrichment under key side by side with the job's own
+// downstream writes (checkpoint, Firestore, embed); the job waits for it only
+// before it completes (awaitCacheWrite), so a completed job's rerun always hits.
+func (r *Runner) storeInCache(ctx context.Context, a *attempt, key string, resp *enrichv1.EnrichResponse) {
+	raw, err := protojson.Marshal(resp)
+	if err != nil {
+		return
+	}
+	done := make(chan struct{})
+	a.cacheWritten = done
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheWriteTimeout)
+		defer cancel()
+		if err := r.cfg.LLM.Cache.Put(ctx, key, raw); err != nil {
+			r.log.Warn("storing the enrichment in the result cache failed", "job_id", a.lease.Job.ID, "error", err)
+		}
+	}()
+}
+
+// awaitCacheWrite waits for the attempt's cache write, if it made one.
+func (a *attempt) awaitCacheWrite() {
+	if a.cacheWritten != nil {
+		<-a.cacheWritten
+	}
 }
 
 // cached returns the cache's enrichment for key, or nil. A forced job, an

@@ -40,6 +40,7 @@ type attempt struct {
 	rateLimitWait time.Duration
 	rateLimited   int
 	cacheHit      bool
+	cacheWritten  chan struct{} // closed once the result cache holds the enrichment
 }
 
 // prepare loads the candidate and builds the enrichment request of a leased job.

@@ -19,6 +19,8 @@ const (
 	metricDepth       = "hh_enrich_queue_depth"          // {tenant}, the store (every instance)
 	metricDedupe      = "hh_enrich_dedupe_hits_total"    // {tenant}, the store (every instance)
 	metricBreaker     = "hh_enrich_breaker_state"        // {scope, id}: 0 closed, .5 half-open, 1 open
+	metricLLMTokens   = "hh_enrich_llm_tokens_total"     // {tenant, kind}, this instance
+	metricLLMCost     = "hh_enrich_llm_cost_total"       // {tenant}, this instance
 	tenantAll         = "all"                            // queue_depth's total
 	tenantOther       = "other"                          // tenants past ENRICH_METRICS_MAX_TENANTS
 	phaseTotal        = "total"                          // job_duration_seconds' whole attempt
@@ -56,6 +58,8 @@ type tenantNumbers struct {
 	Failed       float64 // failed for good, by this instance
 	Retried      float64 // failed attempts that were retried, by this instance
 	Depth        float64 // waiting now, the store
+	Tokens       float64 // the LLM's tokens (prompt and completion), by this instance
+	Cost         float64 // their cost at ENRICH_PRICE_*_PER_MTOK, by this instance
 }
 
 // gather reads g once. A registry that fails to gather some collector (Redis
@@ -105,6 +109,10 @@ func (rd *reading) add(f *dto.MetricFamily) {
 			}
 		case metricDedupe:
 			rd.tenant(tenant).DedupeHits = v
+		case metricLLMTokens:
+			rd.tenant(tenant).Tokens += v
+		case metricLLMCost:
+			rd.tenant(tenant).Cost += v
 		case metricBreaker:
 			if label(m, "scope") == breakerScopeEmbed {
 				rd.embedBreaker = v

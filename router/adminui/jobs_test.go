@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/store"
 )
 
@@ -157,13 +158,18 @@ func TestTenantsPage(t *testing.T) {
 		b.metrics.JobSubmitted("tenant-a", false)
 		b.metrics.JobFailed("tenant-a", "candidate_not_found", false)
 		b.metrics.JobFailed("tenant-a", "python_timeout", true)
+		llm, err := metrics.NewLLMMetrics(b.metrics, metrics.Prices{PromptPerMillion: 1, CompletionPerMillion: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		llm.Used("tenant-a", 900, 400) // 0.0009 + 0.0008
 		br := b.browser(t)
 		br.signIn(operatorToken)
 		p := br.get("/admin/ui/tenants")
 		rowA := p.body[strings.Index(p.body, `data-tenant="tenant-a"`):]
 		rowA = rowA[:strings.Index(rowA, "</tr>")]
 		for label, want := range map[string]string{"Jobs submitted": "2", "Deduplicated here": "1", "Failed for good": "1",
-			"Attempts retried": "1", "Waiting now (store)": "3"} {
+			"Attempts retried": "1", "Waiting now (store)": "3", "LLM tokens": "1300", "LLM cost": "0.0017"} {
 			if !strings.Contains(rowA, `data-label="`+label+`" class="num">`+want+`<`) {
 				t.Errorf("tenant-a %s is not %s:\n%s", label, want, rowA)
 			}
