@@ -32,6 +32,7 @@ const replayReadTimeout = 200 * time.Millisecond
 var allScripts = []*redis.Script{
 	submitScript, recordBatchScript, leaseScript, heartbeatScript, releaseScript, completeScript,
 	failScript, checkpointScript, requeueExpiredScript, promoteScript, requeueDeadLetterScript,
+	addTokensScript,
 }
 
 // faulty is a store whose client goes through a proxy, beside a clean store
@@ -155,6 +156,20 @@ func TestReplayedScriptsHaveOneEffect(t *testing.T) {
 				}
 				if c := mustCounts(t, f.clean); c.Submitted != 1 || c.Queued != 1 {
 					t.Errorf("submitted %d, queued %d; want 1 and 1", c.Submitted, c.Queued)
+				}
+			})
+			t.Run("TokenUsageIsAddedOnce", func(t *testing.T) {
+				t.Parallel()
+				f := setupFaulty(t, Config{})
+				job := submitNew(t, f.clean, request("cand-1"))
+				injected := f.breakOnce(t, addTokensScript, fault)
+				u := TokenUsage{PromptTokens: 900, CompletionTokens: 400, TotalTokens: 1300}
+				if err := f.AddTokenUsage(t.Context(), job.ID, u); err != nil {
+					t.Fatalf("AddTokenUsage: %v", err)
+				}
+				injected()
+				if got := mustGet(t, f.clean, job.ID).TokenUsage; got != u {
+					t.Errorf("token usage = %+v, want %+v", got, u)
 				}
 			})
 			t.Run("DedupedSubmitCountsOneHit", func(t *testing.T) {

@@ -29,18 +29,28 @@ const (
 
 // addTokensScript adds to a job's token totals. Not fenced by the lease: the
 // tokens were spent whoever holds the job now. A job that expired is not
-// recreated.
+// recreated. Safe to replay: a client retry of a call Redis already ran adds
+// nothing twice (its operation record answers instead).
 //
 // KEYS[1] job key
+// KEYS[2] operation record
 // ARGV[1..3] prompt, completion and total tokens to add
+// ARGV[4] replay window, ms
 // Returns 1, or 0 when the job is gone.
-var addTokensScript = redis.NewScript(`
+var addTokensScript = redis.NewScript(storeLua + `
+Q.op, Q.opTTL = KEYS[2], ARGV[4]
+local done = recalled()
+if done then
+  return tonumber(done)
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  remember('0')
   return 0
 end
 redis.call('HINCRBY', KEYS[1], '` + fieldPromptTokens + `', ARGV[1])
 redis.call('HINCRBY', KEYS[1], '` + fieldCompletionTokens + `', ARGV[2])
 redis.call('HINCRBY', KEYS[1], '` + fieldTotalTokens + `', ARGV[3])
+remember('1')
 return 1
 `)
 
@@ -49,8 +59,8 @@ func (s *RedisStore) AddTokenUsage(ctx context.Context, jobID string, u TokenUsa
 	if u.IsZero() {
 		return nil
 	}
-	err := addTokensScript.Run(ctx, s.client, []string{s.keys.job(jobID)},
-		u.PromptTokens, u.CompletionTokens, u.TotalTokens).Err()
+	err := addTokensScript.Run(ctx, s.client, []string{s.keys.job(jobID), s.keys.op(newToken())},
+		u.PromptTokens, u.CompletionTokens, u.TotalTokens, millis(s.cfg.ReplayWindow)).Err()
 	if err != nil {
 		return interpretError("add token usage", err)
 	}
