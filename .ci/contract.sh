@@ -12,7 +12,7 @@ log=$(mktemp -t hh-enrich-contract.XXXXXX)
 
 # Embedded Redis, no embed service, no per-tenant rate limit (the tester sends
 # hundreds of requests a second for one tenant), and short sync waits.
-HOST=127.0.0.1 PORT="$port" AUTH_MODE=none GATEWAY_GLOBAL_RPS=0 LOG_FORMAT=json \
+ENRICH_PROFILE=local HOST=127.0.0.1 PORT="$port" AUTH_MODE=none GATEWAY_GLOBAL_RPS=0 LOG_FORMAT=json \
   ENRICH_EMBED_ENABLED=false ENRICH_POOL_SIZE=1 ENRICH_SYNC_WAIT_MS=2000 ENRICH_ADMIN_TOKEN="$token" \
   bin/hh-enrich-svc 2>"$log" &
 pid=$!
@@ -21,6 +21,20 @@ cleanup() {
   wait "$pid" 2>/dev/null || true
 }
 trap cleanup EXIT
+
+# Until the port answers; a service that exits at start says why at once instead
+# of leaving the tester to time out on a refused connection.
+for _ in $(seq 600); do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "contract: the service exited at start:"
+    cat "$log"
+    exit 1
+  fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    break
+  fi
+  sleep 0.1
+done
 
 status=0
 .venv-contract/bin/schemathesis run "http://127.0.0.1:$port/openapi.yaml" \
