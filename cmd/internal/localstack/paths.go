@@ -46,6 +46,18 @@ func (p *Paths) Resolve(wantService bool) error {
 		}
 		p.ServiceBin = filepath.Join(filepath.Dir(exe), "hh-enrich-svc")
 	}
+	// Absolute, so that a path given relative to the caller's folder still holds
+	// for processes started elsewhere and for symlinks made in temporary folders.
+	for _, path := range []*string{&p.RepoRoot, &p.DataPath, &p.PythonBin, &p.ServiceBin} {
+		if *path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*path)
+		if err != nil {
+			return fmt.Errorf("resolving %s: %w", *path, err)
+		}
+		*path = abs
+	}
 	return nil
 }
 

@@ -38,6 +38,23 @@ func TestPathsResolve(t *testing.T) {
 			t.Fatalf("paths = %+v", p)
 		}
 	})
+
+	t.Run("MakesRelativePathsAbsolute", func(t *testing.T) {
+		t.Parallel()
+		// make chaos passes -service-bin bin/testbuild/hh-enrich-svc; the chaos
+		// harness links it into a temporary folder, where a relative link breaks.
+		p := Paths{RepoRoot: "/repo", PythonBin: "/usr/bin/python3", ServiceBin: "bin/testbuild/hh-enrich-svc"}
+		if err := p.Resolve(true); err != nil {
+			t.Fatal(err)
+		}
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := filepath.Join(wd, "bin", "testbuild", "hh-enrich-svc"); p.ServiceBin != want {
+			t.Fatalf("service bin = %q, want %q", p.ServiceBin, want)
+		}
+	})
 }
 
 func TestSplitListDropsBlanks(t *testing.T) {
