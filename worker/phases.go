@@ -83,12 +83,15 @@ func (a *attempt) checkpointed() (*enrichv1.EnrichResponse, bool) {
 }
 
 // checkpoint checks the enrichment and saves it on the job before the downstream
-// phases. Bad output is never saved: a retry or a requeue must call the enricher
+// phases (unless Config.SkipCheckpoint). Bad output is never saved: a retry or a requeue must call the enricher
 // again rather than replay it. Losing the lease here means another worker owns
 // the job: stop.
 func (r *Runner) checkpoint(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) error {
 	if _, err := parseEnrichment(resp); err != nil {
 		return err
+	}
+	if r.cfg.SkipCheckpoint {
+		return nil
 	}
 	raw, err := protojson.Marshal(resp)
 	if err != nil {
