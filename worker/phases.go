@@ -40,6 +40,9 @@ type attempt struct {
 	rateLimitWait time.Duration
 	rateLimited   int
 	cacheHit      bool
+	// enrichment is the plugin's output as checked (parseEnrichment), kept so the
+	// later phases do not decode it again; nil until checked.
+	enrichment map[string]any
 }
 
 // prepare loads the candidate and builds the enrichment request of a leased job.
@@ -76,9 +79,11 @@ func (a *attempt) checkpointed() (*enrichv1.EnrichResponse, bool) {
 	if err := protojson.Unmarshal(a.lease.Job.Checkpoint, &resp); err != nil {
 		return nil, false // unreadable: enrich again rather than fail the job
 	}
-	if _, err := parseEnrichment(&resp); err != nil {
+	enrichment, err := parseEnrichment(&resp)
+	if err != nil {
 		return nil, false // not an enrichment (an older version saved before checking): enrich again
 	}
+	a.enrichment = enrichment
 	return &resp, true
 }
 
@@ -87,9 +92,11 @@ func (a *attempt) checkpointed() (*enrichv1.EnrichResponse, bool) {
 // again rather than replay it. Losing the lease here means another worker owns
 // the job: stop.
 func (r *Runner) checkpoint(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) error {
-	if _, err := parseEnrichment(resp); err != nil {
+	enrichment, err := parseEnrichment(resp)
+	if err != nil {
 		return err
 	}
+	a.enrichment = enrichment
 	if r.cfg.SkipCheckpoint {
 		return nil
 	}
@@ -157,9 +164,12 @@ func payloadDocument(job *store.Job) (map[string]any, error) {
 func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) (*Result, error) {
 	job := a.lease.Job
 	pythonDone := r.cfg.Now()
-	enrichment, err := parseEnrichment(resp)
-	if err != nil {
-		return nil, err
+	enrichment := a.enrichment
+	if enrichment == nil {
+		var err error
+		if enrichment, err = parseEnrichment(resp); err != nil {
+			return nil, err
+		}
 	}
 	snapshot := enrichedSnapshot(a.candidate, enrichment, resp, pythonDone)
 	if r.cfg.Candidates != nil {
