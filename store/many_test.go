@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -283,5 +285,71 @@ func TestALeaseBatchWhoseReplyNeverCameIsGivenBackUncharged(t *testing.T) {
 				t.Errorf("next lease batch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// roundTrips counts what a client sends: single commands and pipelines, less a new
+// connection's handshake (HELLO, CLIENT SETINFO).
+type roundTrips struct {
+	mu                  sync.Mutex
+	commands, pipelines int
+	names               []string
+}
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name != "hello" && name != "client" {
+			r.mu.Lock()
+			r.commands++
+			r.names = append(r.names, cmd.Name())
+			r.mu.Unlock()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if cmds[0].Name() != "client" {
+			r.mu.Lock()
+			r.pipelines++
+			r.names = append(r.names, fmt.Sprintf("pipeline of %d: %s", len(cmds), cmds[0].Name()))
+			r.mu.Unlock()
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func TestASubmitBatchOfAThousandIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t, redisBackend, Config{})
+	for _, script := range []*redis.Script{submitScript, recordBatchScript} {
+		if err := script.Load(t.Context(), b.client).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter := &roundTrips{}
+	client := redis.NewClient(shared.redisOptions(t))
+	t.Cleanup(func() { _ = client.Close() })
+	client.AddHook(counter)
+	counted, err := NewRedisStore(client, s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := make([]SubmitRequest, MaxBatchSize)
+	for i := range reqs {
+		reqs[i] = SubmitRequest{CandidateID: fmt.Sprint("cand-", i), Payload: json.RawMessage(`{"resume_text":"Go"}`)}
+	}
+	_, results, err := counted.SubmitBatch(t.Context(), "tenant-a", reqs)
+	if err != nil || len(results) != MaxBatchSize {
+		t.Fatalf("SubmitBatch = %d results, %v", len(results), err)
+	}
+	if counter.pipelines != 1 || counter.commands != 0 {
+		t.Errorf("%d pipelines and %d single commands (%q), want the one pipeline", counter.pipelines, counter.commands, counter.names)
+	}
+	if c := mustCounts(t, s); c.Submitted != MaxBatchSize {
+		t.Errorf("submitted %d, want %d", c.Submitted, MaxBatchSize)
 	}
 }
