@@ -69,7 +69,7 @@ func runRedisFaults(ctx context.Context, h *harness) []*Row {
 		proxy.Injected(redistest.DropReply), proxy.Injected(redistest.ResetMidCommand), proxy.Injected(redistest.DelayReply))
 	client := redis.NewClient(server.Options())
 	defer client.Close()
-	checkDrift(ctx, row, client, client, outcomes)
+	checkDrift(ctx, row, client, client, outcomes, false)
 	row.check("no_orphaned_lease", row.FailedByCode["lease_expired"] == 0,
 		"%d jobs failed lease_expired (a lease nobody held)", row.FailedByCode["lease_expired"])
 	row.summarize("%d faults injected into the service's scripts; replays changed nothing twice", injected)
@@ -119,7 +119,9 @@ func runRedisCluster(ctx context.Context, h *harness) []*Row {
 	}
 	nodeClient := redis.NewClient(&redis.Options{Addr: storeNode})
 	defer nodeClient.Close()
-	checkDrift(ctx, row, client, nodeClient, outcomes)
+	// The master is down for seconds: leases that could not be renewed expire and
+	// their jobs run again (at-least-once), so expiries are expected here.
+	checkDrift(ctx, row, client, nodeClient, outcomes, true)
 	row.summarize("every job ended; counters equal a scan of the store's slot")
 	return []*Row{row}
 }
@@ -127,7 +129,9 @@ func runRedisCluster(ctx context.Context, h *harness) []*Row {
 // checkDrift compares the store's counters with a scan of Redis (queues,
 // delayed set, lease set) and with the jobs' outcomes: nothing left behind,
 // nothing counted twice. node is the server holding the store's keys, for SCAN.
-func checkDrift(ctx context.Context, row *Row, client redis.UniversalClient, node *redis.Client, outcomes []Outcome) {
+// Unless expiriesExpected, no lease may have expired: a replayed script that
+// leased a job twice leaves one lease nobody holds, which the reaper expires.
+func checkDrift(ctx context.Context, row *Row, client redis.UniversalClient, node *redis.Client, outcomes []Outcome, expiriesExpected bool) {
 	st, err := store.NewRedisStore(client, store.Config{})
 	if err != nil {
 		row.check("counters_equal_a_scan", false, "%v", err)
@@ -163,6 +167,9 @@ func checkDrift(ctx context.Context, row *Row, client redis.UniversalClient, nod
 		{"submitted", c.Submitted, int64(len(outcomes))}, {"completed", c.Completed, int64(completed)},
 		{"failed", c.Failed, int64(failed)}, {"expired leases", c.Expired, 0},
 	} {
+		if d.name == "expired leases" && expiriesExpected {
+			continue
+		}
 		if d.counter != d.scan {
 			drift = append(drift, fmt.Sprintf("%s counter %d, found %d", d.name, d.counter, d.scan))
 		}
