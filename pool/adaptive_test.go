@@ -172,6 +172,9 @@ func TestAnIOBoundPoolGrowsItsCallsInFlightAndBacksOffOn429s(t *testing.T) {
 	if c := p.Concurrency(); c.Workload != WorkloadIO || c.PerProcess != 32 || c.Limit != adaptiveInitialPerProcess {
 		t.Fatalf("concurrency at start = %+v, want io, 32 per process, limit %d", c, adaptiveInitialPerProcess)
 	}
+	if p.coalesces() {
+		t.Fatal("an I/O-bound pool coalesces its calls, want each call on its own")
+	}
 
 	// Callers offer more work than the limit allows, until told to stop.
 	ctx, stop := context.WithCancel(context.Background())
@@ -203,5 +206,8 @@ func TestACPUBoundPoolKeepsItsFixedConcurrency(t *testing.T) {
 	p := startPool(t, cfg)
 	if c := p.Concurrency(); c.Workload != WorkloadCPU || c.PerProcess != 3 || c.Limit != 6 {
 		t.Fatalf("concurrency = %+v, want cpu, 3 per process, 6 in all", c)
+	}
+	if !p.coalesces() {
+		t.Fatal("a CPU-bound pool does not coalesce its waiting calls")
 	}
 }

@@ -44,31 +44,17 @@ func BenchmarkEnrich(b *testing.B) {
 		rates["sequential"] = reportCalls(b, lat, 1)
 	})
 
-	b.Run("PoolConcurrent", func(b *testing.B) {
-		size := runtime.NumCPU()
-		p := benchPool(b, size)
-		var mu sync.Mutex
-		lat := make([]time.Duration, 0, b.N)
-		b.SetParallelism(2) // 2×GOMAXPROCS callers keep every process busy
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			mine := make([]time.Duration, 0, 1024)
-			i := 0
-			for pb.Next() {
-				start := time.Now()
-				if _, err := enrich(context.Background(), p, docs[i%len(docs)]); err != nil {
-					b.Error(err)
-					return
-				}
-				mine = append(mine, time.Since(start))
-				i++
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
+	// The pool as the worker uses it: waiting calls coalesce into one EnrichBatch
+	// (coalesce.go); and beside it, the same with coalescing off.
+	for _, run := range []struct {
+		name, rate  string
+		coalesceMax int
+	}{{"PoolConcurrent", "pool", 0}, {"PoolConcurrentUncoalesced", "uncoalesced", 1}} {
+		b.Run(run.name, func(b *testing.B) {
+			p := benchPool(b, runtime.NumCPU(), run.coalesceMax)
+			rates[run.rate] = reportCalls(b, concurrentCalls(b, p, docs), 1)
 		})
-		rates["pool"] = reportCalls(b, lat, 1)
-	})
+	}
 
 	b.Run("Batch100", func(b *testing.B) {
 		p := benchPool(b, 1)
@@ -113,6 +99,7 @@ func BenchmarkEnrich(b *testing.B) {
 		b.ReportMetric(rates["pool"]/rates["spawn"], "x_pool/spawn")
 		b.ReportMetric(rates["sequential"]/rates["spawn"], "x_sequential/spawn")
 		b.ReportMetric(rates["batch"]/rates["spawn"], "x_batch/spawn")
+		b.ReportMetric(rates["uncoalesced"]/rates["spawn"], "x_uncoalesced/spawn")
 	})
 }
 
@@ -130,14 +117,45 @@ func reportCalls(b *testing.B, lat []time.Duration, recordsPerCall int) float64 
 	return rate
 }
 
-func benchPool(b *testing.B, size int) *Pool {
+// concurrentCalls enriches docs from 2×GOMAXPROCS callers, which keep every
+// process busy, and returns each call's latency.
+func concurrentCalls(b *testing.B, p *Pool, docs [][]byte) []time.Duration {
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, b.N)
+	b.SetParallelism(2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		mine := make([]time.Duration, 0, 1024)
+		i := 0
+		for pb.Next() {
+			start := time.Now()
+			if _, err := enrich(context.Background(), p, docs[i%len(docs)]); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(start))
+			i++
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	return lat
+}
+
+// benchPool starts a pool of size processes; coalesceMax 0 keeps the default.
+func benchPool(b *testing.B, size int, coalesceMax ...int) *Pool {
 	b.Helper()
 	python, script := pluginPaths(b)
-	p, err := New(Config{
+	cfg := Config{
 		Size: size, PythonPath: python, PluginScript: script,
 		Env:    []string{"PATH=" + os.Getenv("PATH")},
 		Logger: hclog.NewNullLogger(),
-	})
+	}
+	if len(coalesceMax) > 0 {
+		cfg.CoalesceMax = coalesceMax[0]
+	}
+	p, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,6 +33,7 @@ const (
 	ProcessBreakerWindowDefault   = 30 * time.Second
 	CircuitFailuresDefault        = 5
 	CircuitCooldownDefault        = 120 * time.Second
+	CoalesceMaxDefault            = 32
 )
 
 // Config configures a Pool. PythonPath and PluginScript are required; every other
@@ -97,6 +98,11 @@ type Config struct {
 	CircuitFailures int
 	CircuitCooldown time.Duration
 
+	// CoalesceMax bounds how many waiting Enrich calls of a CPU-bound enricher go
+	// out together in one EnrichBatch when a process frees up (see coalesce.go).
+	// 1 turns coalescing off. Default 32.
+	CoalesceMax int
+
 	// MaxJobs recycles a process after that many calls (ENRICH_PLUGIN_MAX_JOBS).
 	// MaxRSSBytes recycles one whose resident memory passes it (ENRICH_PLUGIN_MAX_RSS_MB).
 	// MaxAge recycles one older than that (ENRICH_PLUGIN_MAX_AGE_SECONDS), less a
@@ -136,6 +142,7 @@ func (c Config) withDefaults() Config {
 	c.ProcessBreakerWindow = cmp.Or(c.ProcessBreakerWindow, ProcessBreakerWindowDefault)
 	c.CircuitFailures = cmp.Or(c.CircuitFailures, CircuitFailuresDefault)
 	c.CircuitCooldown = cmp.Or(c.CircuitCooldown, CircuitCooldownDefault)
+	c.CoalesceMax = cmp.Or(c.CoalesceMax, CoalesceMaxDefault)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -156,7 +163,7 @@ func (c Config) validate() error {
 		{"Size", int64(c.Size)}, {"ProcessConcurrency", int64(c.ProcessConcurrency)},
 		{"MaxWaiters", int64(c.MaxWaiters)}, {"CrashLoopThreshold", int64(c.CrashLoopThreshold)},
 		{"ProcessBreakerFailures", int64(c.ProcessBreakerFailures)}, {"CircuitFailures", int64(c.CircuitFailures)},
-		{"UnhealthyPings", int64(c.UnhealthyPings)},
+		{"UnhealthyPings", int64(c.UnhealthyPings)}, {"CoalesceMax", int64(c.CoalesceMax)},
 	} {
 		if f.value < 1 {
 			return fmt.Errorf("pool: %s must be at least 1, got %d", f.name, f.value)

@@ -48,8 +48,11 @@ type Pool struct {
 	// they are I/O-bound.
 	workload         string
 	declaredCapacity int
-	adaptive         *adaptiveLimit
-	enricher         EnricherInfo
+	// queue holds the Enrich calls of a CPU-bound pool waiting for a process,
+	// oldest first (coalesce.go).
+	queue    []*queuedCall
+	adaptive *adaptiveLimit
+	enricher EnricherInfo
 }
 
 // New checks cfg and returns a Pool that has not started any process yet.
@@ -114,7 +117,14 @@ const poisonCrashes = 2
 // DeadlinePassed), ErrPoison, ErrExhausted, ErrCircuitOpen, ErrClosed, ctx's
 // error, or one wrapping pyplugin.ErrProcessGone when every try lost its process
 // to something else.
+//
+// With a CPU-bound enricher, a call that finds every process busy waits in a
+// queue, and when a process frees up the calls waiting go out together in one
+// EnrichBatch (coalesce.go): a call that finds a process free runs at once, alone.
 func (p *Pool) Enrich(ctx context.Context, req *enrichv1.EnrichRequest) (*enrichv1.EnrichResponse, error) {
+	if p.coalesces() {
+		return p.enrichCoalesced(ctx, req)
+	}
 	return p.enrich(ctx, req, callPlan{items: 1, retries: p.cfg.CrashRetries})
 }
 
@@ -151,9 +161,13 @@ func (p *Pool) EnrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest
 
 // callPlan is how one call may go: items it carries (its time limit scales with
 // them), how many more processes it may try when its process dies, and how many
-// processes its job already killed (charged).
+// processes its job already killed (charged). admitted says the pool-wide breaker
+// already let the call through; reserved is a slot its first try takes instead of
+// waiting for one.
 type callPlan struct {
 	items, retries, charged int
+	admitted                bool
+	reserved                *callRef
 }
 
 // call runs rpc under the pool-wide breaker, retrying on another process when its
@@ -163,15 +177,20 @@ type callPlan struct {
 // pool-wide breaker: a crash that a retry absorbed is the supervisor's business,
 // not a reason to stop every job.
 func (p *Pool) call(ctx context.Context, plan callPlan, rpc func(context.Context, *process) error) error {
-	release, err := p.circuit.admit(ctx)
-	if err != nil {
-		return err
+	if !plan.admitted {
+		release, err := p.circuit.admit(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
-	defer release()
 	charged := plan.charged
+	var err error
 	for try := 0; ; try++ {
 		var alone bool
-		alone, err = p.callOnce(ctx, charged > 0, plan.items, rpc)
+		reserved := plan.reserved
+		plan.reserved = nil
+		alone, err = p.callOnce(ctx, reserved, charged > 0, plan.items, rpc)
 		if !errors.Is(err, pyplugin.ErrProcessGone) {
 			break
 		}
@@ -195,13 +214,14 @@ func (p *Pool) call(ctx context.Context, plan callPlan, rpc func(context.Context
 	return err
 }
 
-// callOnce runs rpc on one process under its deadline: the call deadline, or
+// callOnce runs rpc on one process (c's, or one it acquires when c is nil) under its deadline: the call deadline, or
 // sooner the enricher's own limit (per item), past which the call is spinning. It
 // reports whether the call ran alone on its process.
-func (p *Pool) callOnce(ctx context.Context, suspect bool, items int, rpc func(context.Context, *process) error) (alone bool, err error) {
-	c, err := p.acquire(ctx, suspect)
-	if err != nil {
-		return false, err
+func (p *Pool) callOnce(ctx context.Context, c *callRef, suspect bool, items int, rpc func(context.Context, *process) error) (alone bool, err error) {
+	if c == nil {
+		if c, err = p.acquire(ctx, suspect); err != nil {
+			return false, err
+		}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, p.callTimeout(c.proc, items))
 	started, inflight := p.cfg.Now(), p.inflightNow()

@@ -18,6 +18,8 @@ const abandonTimeout = 2 * time.Second
 // operation id makes a late run of it lease nothing. Either way no lease is
 // left without a holder until it expires, and no attempt is charged for it.
 //
+// A LeaseBatch call records several ids, space-separated; each is given back.
+//
 // KEYS[1] the Lease call's operation record (op:<lease token>)
 // KEYS[2] leases
 // KEYS[3] ring of tenants with work
@@ -31,30 +33,41 @@ const abandonTimeout = 2 * time.Second
 // ARGV[5] replay window, ms
 // ARGV[6] updatedAt
 // ARGV[7] wakeup list LTRIM stop index
-// Returns 1 when it gave a job back, else 0.
+// Returns how many jobs it gave back.
 var abandonLeaseScript = redis.NewScript(storeLua + `
 Q.op, Q.leases, Q.ring, Q.stats, Q.depth, Q.wakeup = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 Q.jobKeyPrefix, Q.highPrefix, Q.normalPrefix = ARGV[1], ARGV[2], ARGV[3]
 Q.opTTL, Q.wakeTrimStop = ARGV[5], ARGV[7]
 local token, updatedAt = ARGV[4], ARGV[6]
 
-local leasedID = recalled()
+local recorded = recalled()
 remember('')
-if not leasedID or leasedID == '' then
+if not recorded then
   return 0
 end
-local jobKey = Q.jobKeyPrefix .. leasedID
-if not holdsLease(jobKey, leasedID, token) then
-  return 0
+local ids = {}
+for leasedID in string.gmatch(recorded, '%S+') do
+  table.insert(ids, leasedID)
 end
-endLease(jobKey, leasedID)
-redis.call('HINCRBY', jobKey, 'attemptCount', -1)
-redis.call('HSET', jobKey, 'status', 'queued', 'updatedAt', updatedAt)
-local job = redis.call('HMGET', jobKey, 'tenantId', 'priority')
-local high, normal = tenantQueues(job[1])
-pushReady(job[1], high, normal, job[2] == '1', leasedID, true)
-wake(1)
-return 1
+-- Last leased first: each goes to the end leased next, so they keep their order.
+local given = 0
+for i = #ids, 1, -1 do
+  local leasedID = ids[i]
+  local jobKey = Q.jobKeyPrefix .. leasedID
+  if holdsLease(jobKey, leasedID, token) then
+    endLease(jobKey, leasedID)
+    redis.call('HINCRBY', jobKey, 'attemptCount', -1)
+    redis.call('HSET', jobKey, 'status', 'queued', 'updatedAt', updatedAt)
+    local job = redis.call('HMGET', jobKey, 'tenantId', 'priority')
+    local high, normal = tenantQueues(job[1])
+    pushReady(job[1], high, normal, job[2] == '1', leasedID, true)
+    given = given + 1
+  end
+end
+if given > 0 then
+  wake(given)
+end
+return given
 `)
 
 // abandonLease gives back what the Lease call with token may have leased; see

@@ -18,6 +18,8 @@ func BenchmarkRedisStore(b *testing.B) {
 			benchSubmitParallel(b, bk)
 			benchLeaseComplete(b, bk)
 			benchLeaseCompleteParallel(b, bk)
+			benchSubmitBatch(b, bk)
+			benchLeaseEndBatch(b, bk)
 		})
 	}
 }
@@ -132,5 +134,53 @@ func benchLeaseCompleteParallel(b *testing.B, bk *backend) {
 			}
 		})
 		reportOpsPerSecond(b)
+	})
+}
+
+// benchSubmitBatch submits batches of MaxBatchSize jobs, as the batch route does;
+// ops/s counts jobs.
+func benchSubmitBatch(b *testing.B, bk *backend) {
+	b.Run("SubmitBatch1000", func(b *testing.B) {
+		s := benchStore(b, bk)
+		reqs := make([]SubmitRequest, MaxBatchSize)
+		for i := range reqs {
+			reqs[i] = request(fmt.Sprint("cand-", i))
+			reqs[i].Force = true // every batch new jobs
+		}
+		jobs := 0
+		for b.Loop() {
+			if _, _, err := s.SubmitBatch(b.Context(), "tenant-a", reqs); err != nil {
+				b.Fatal(err)
+			}
+			jobs += len(reqs)
+		}
+		b.ReportMetric(float64(jobs)/b.Elapsed().Seconds(), "ops/s")
+	})
+}
+
+// benchLeaseEndBatch leases and completes jobs 16 at a time from one goroutine, as
+// the worker's batch path does (LeaseBatch, EndMany); ops/s counts jobs.
+func benchLeaseEndBatch(b *testing.B, bk *backend) {
+	const k = 16
+	b.Run("LeaseEndBatch16", func(b *testing.B) {
+		s := benchStore(b, bk)
+		fillQueue(b, s, b.N*k)
+		b.ResetTimer()
+		for range b.N {
+			leases, err := s.LeaseBatch(b.Context(), k)
+			if err != nil || len(leases) != k {
+				b.Fatalf("LeaseBatch = %d leases, %v", len(leases), err)
+			}
+			endings := make([]Ending, len(leases))
+			for i, l := range leases {
+				endings[i] = Ending{Lease: l}
+			}
+			for _, e := range s.EndMany(b.Context(), endings) {
+				if e.Err != nil {
+					b.Fatal(e.Err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*k)/b.Elapsed().Seconds(), "ops/s")
 	})
 }

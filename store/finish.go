@@ -67,11 +67,7 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 	if len(result) > 0 && !json.Valid(result) {
 		return errors.New("store: complete: result is not valid JSON")
 	}
-	keys := []string{s.keys.job(l.Job.ID), s.keys.leases(), s.keys.stats(), s.keys.op(newToken())}
-	args := []any{
-		l.Job.ID, l.Token, string(result), formatTime(s.cfg.Now()),
-		millis(s.cfg.JobTTL), s.keys.events(), millis(s.cfg.ReplayWindow),
-	}
+	keys, args := s.completeKeysArgs(l, result)
 	done, err := completeScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
 		return interpretError("complete", err)
@@ -80,6 +76,16 @@ func (s *RedisStore) Complete(ctx context.Context, l *Lease, result json.RawMess
 		return ErrLeaseLost
 	}
 	return nil
+}
+
+// completeKeysArgs builds completeScript's KEYS and ARGV, with a new operation id.
+func (s *RedisStore) completeKeysArgs(l *Lease, result json.RawMessage) ([]string, []any) {
+	keys := []string{s.keys.job(l.Job.ID), s.keys.leases(), s.keys.stats(), s.keys.op(newToken())}
+	args := []any{
+		l.Job.ID, l.Token, string(result), formatTime(s.cfg.Now()),
+		millis(s.cfg.JobTTL), s.keys.events(), millis(s.cfg.ReplayWindow),
+	}
+	return keys, args
 }
 
 // failScript ends a held lease with an error: if the error is retryable and
@@ -145,16 +151,7 @@ return 0
 // "<jobId> failed" is published. It returns ErrLeaseLost when the lease
 // expired or the job was leased again.
 func (s *RedisStore) Fail(ctx context.Context, l *Lease, jerr JobError) (requeued bool, err error) {
-	keys := []string{
-		s.keys.job(l.Job.ID), s.keys.leases(), s.keys.delayed(), s.keys.deadLetters(l.Job.TenantID), s.keys.stats(),
-		s.keys.op(newToken()),
-	}
-	args := []any{
-		l.Job.ID, l.Token, jerr.Code, jerr.Message, boolArg(jerr.Retryable),
-		s.cfg.MaxAttempts, formatTime(s.cfg.Now()), millis(s.cfg.JobTTL),
-		millis(max(s.cfg.retryDelay(l.Job.Attempts), min(jerr.RetryAfter, RetryAfterMax))),
-		s.cfg.DeadLetterMax, s.keys.events(), millis(s.cfg.ReplayWindow),
-	}
+	keys, args := s.failKeysArgs(l, jerr)
 	outcome, err := failScript.Run(ctx, s.client, keys, args...).Int64()
 	if err != nil {
 		return false, interpretError("fail", err)
@@ -168,4 +165,19 @@ func (s *RedisStore) Fail(ctx context.Context, l *Lease, jerr JobError) (requeue
 		return false, ErrLeaseLost
 	}
 	return false, fmt.Errorf("store: fail: unexpected reply %d", outcome)
+}
+
+// failKeysArgs builds failScript's KEYS and ARGV, with a new operation id.
+func (s *RedisStore) failKeysArgs(l *Lease, jerr JobError) ([]string, []any) {
+	keys := []string{
+		s.keys.job(l.Job.ID), s.keys.leases(), s.keys.delayed(), s.keys.deadLetters(l.Job.TenantID), s.keys.stats(),
+		s.keys.op(newToken()),
+	}
+	args := []any{
+		l.Job.ID, l.Token, jerr.Code, jerr.Message, boolArg(jerr.Retryable),
+		s.cfg.MaxAttempts, formatTime(s.cfg.Now()), millis(s.cfg.JobTTL),
+		millis(max(s.cfg.retryDelay(l.Job.Attempts), min(jerr.RetryAfter, RetryAfterMax))),
+		s.cfg.DeadLetterMax, s.keys.events(), millis(s.cfg.ReplayWindow),
+	}
+	return keys, args
 }

@@ -32,7 +32,7 @@ const replayReadTimeout = 200 * time.Millisecond
 var allScripts = []*redis.Script{
 	submitScript, recordBatchScript, leaseScript, heartbeatScript, releaseScript, completeScript,
 	failScript, checkpointScript, requeueExpiredScript, promoteScript, requeueDeadLetterScript,
-	addTokensScript,
+	addTokensScript, leaseBatchScript, heartbeatManyScript,
 }
 
 // faulty is a store whose client goes through a proxy, beside a clean store

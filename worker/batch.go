@@ -2,51 +2,109 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
 )
 
-// leaseMore leases up to n more jobs to run with first in one batch. It is called
-// only when every worker slot is busy, that is when more jobs wait than there are
-// free slots: one EnrichBatch call then replaces many single calls, and their
-// per-call overhead.
+// leaseMore leases up to n more jobs, in one round trip, to run with first in one
+// batch. It is called only when every worker slot is busy, that is when more jobs
+// wait than there are free slots: one EnrichBatch call then replaces many single
+// calls, and their per-call overhead.
 func (r *Runner) leaseMore(ctx context.Context, n int) []*store.Lease {
-	var more []*store.Lease
-	for range n {
-		lease, err := r.store.Lease(ctx)
-		if err != nil || lease == nil {
-			break
-		}
-		more = append(more, lease)
+	more, err := r.store.LeaseBatch(ctx, min(n, store.MaxLeaseBatch))
+	if err != nil {
+		r.log.Debug("leasing a batch failed; the first job runs alone", "error", err)
+		return nil
 	}
 	return more
 }
 
-// runBatch runs leased jobs through one EnrichBatch call and records each outcome
-// on its own. Every lease is renewed on its own; a lost lease only drops its job's
-// outcome (the store refuses it), it does not stop the batch.
+// runBatch runs leased jobs through one EnrichBatch call and records their outcomes
+// in one round trip. The leases are renewed together; a lost lease only drops its
+// job's outcome (the store refuses it), it does not stop the batch.
 func (r *Runner) runBatch(ctx context.Context, leases []*store.Lease) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var stops []func()
-	for _, lease := range leases {
-		stops = append(stops, r.heartbeat(ctx, func() {}, lease))
-	}
+	stopHeartbeat := r.heartbeatMany(ctx, leases)
 	results, errs := r.processBatch(ctx, leases)
 	cancel()
-	for _, stop := range stops {
-		stop()
+	stopHeartbeat()
+	r.recordBatch(context.WithoutCancel(ctx), leases, results, errs)
+}
+
+// heartbeatMany renews every lease of a batch in one call per interval until the
+// returned stop is called.
+func (r *Runner) heartbeatMany(ctx context.Context, leases []*store.Lease) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(r.cfg.HeartbeatInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+			}
+			lost, err := r.store.HeartbeatMany(ctx, leases)
+			for _, l := range lost {
+				r.log.Warn("lease lost; the job's outcome will be dropped", "job_id", l.Job.ID)
+			}
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("lease renewal failed", "jobs", len(leases), "error", err)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
-	var wg sync.WaitGroup
+}
+
+// recordBatch writes a batch's outcomes: completions and failures in one round
+// trip, the rare uncharged releases (shutdown, an open circuit) one by one.
+func (r *Runner) recordBatch(ctx context.Context, leases []*store.Lease, results []*Result, errs []error) {
+	var endings []store.Ending
+	var index []int // endings[k] belongs to leases[index[k]]
 	for i, lease := range leases {
-		wg.Go(func() { r.record(context.WithoutCancel(ctx), lease, results[i], errs[i]) })
+		ending := store.Ending{Lease: lease}
+		if errs[i] == nil {
+			raw, err := json.Marshal(results[i])
+			if err != nil {
+				r.noteCompleted(lease.Job, results[i], err)
+				continue
+			}
+			ending.Result = raw
+		} else {
+			jerr := errorFor(errs[i])
+			if releasesWithoutCharge(jerr.Code) {
+				r.record(ctx, lease, nil, errs[i])
+				continue
+			}
+			ending.Failure = &jerr
+		}
+		endings = append(endings, ending)
+		index = append(index, i)
 	}
-	wg.Wait()
+	if len(endings) == 0 {
+		return
+	}
+	for k, ended := range r.store.EndMany(ctx, endings) {
+		i := index[k]
+		if endings[k].Failure == nil {
+			r.noteCompleted(leases[i].Job, results[i], ended.Err)
+		} else {
+			r.noteFailed(leases[i].Job, *endings[k].Failure, ended.Requeued, ended.Err)
+		}
+	}
 }
 
 // prepareAll prepares every lease concurrently: each may read Firestore.

@@ -165,12 +165,7 @@ func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result,
 		if err == nil {
 			err = r.store.Complete(ctx, lease, raw)
 		}
-		if err == nil {
-			r.cfg.Metrics.JobCompleted(job.TenantID, result.PhaseDurationsMs.durations())
-			r.cfg.Metrics.Log(metrics.LogJobCompleted, "job_id", job.ID, "tenant_id", job.TenantID,
-				"attempts", job.Attempts, "phase_durations_ms", result.PhaseDurationsMs)
-		}
-		r.logOutcome(job, "completed", err, "total_ms", result.PhaseDurationsMs.Total)
+		r.noteCompleted(job, result, err)
 		return
 	}
 	jerr := errorFor(runErr)
@@ -182,16 +177,31 @@ func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result,
 		return
 	}
 	requeued, err := r.store.Fail(ctx, lease, jerr)
+	r.noteFailed(job, jerr, requeued, err)
+}
+
+// noteCompleted counts and logs a completion the store took (storeErr nil) or refused.
+func (r *Runner) noteCompleted(job *store.Job, result *Result, storeErr error) {
+	if storeErr == nil {
+		r.cfg.Metrics.JobCompleted(job.TenantID, result.PhaseDurationsMs.durations())
+		r.cfg.Metrics.Log(metrics.LogJobCompleted, "job_id", job.ID, "tenant_id", job.TenantID,
+			"attempts", job.Attempts, "phase_durations_ms", result.PhaseDurationsMs)
+	}
+	r.logOutcome(job, "completed", storeErr, "total_ms", result.PhaseDurationsMs.Total)
+}
+
+// noteFailed counts and logs a failure the store took (storeErr nil) or refused.
+func (r *Runner) noteFailed(job *store.Job, jerr store.JobError, requeued bool, storeErr error) {
 	outcome := "failed"
 	if requeued {
 		outcome = "requeued"
 	}
-	if err == nil {
+	if storeErr == nil {
 		r.cfg.Metrics.JobFailed(job.TenantID, jerr.Code, requeued)
 		r.cfg.Metrics.Log(metrics.LogJobFailed, "job_id", job.ID, "tenant_id", job.TenantID,
 			"code", jerr.Code, "retryable", jerr.Retryable, "requeued", requeued, "attempts", job.Attempts)
 	}
-	r.logOutcome(job, outcome, err, "code", jerr.Code, "message", jerr.Message)
+	r.logOutcome(job, outcome, storeErr, "code", jerr.Code, "message", jerr.Message)
 }
 
 func (r *Runner) logOutcome(job *store.Job, outcome string, storeErr error, fields ...any) {

@@ -41,6 +41,9 @@ type attempt struct {
 	rateLimited   int
 	cacheHit      bool
 	cacheWritten  chan struct{} // closed once the result cache holds the enrichment
+	// enrichment is the plugin's output as checked (parseEnrichment), kept so the
+	// later phases do not decode it again; nil until checked.
+	enrichment map[string]any
 }
 
 // prepare loads the candidate and builds the enrichment request of a leased job.
@@ -77,19 +80,26 @@ func (a *attempt) checkpointed() (*enrichv1.EnrichResponse, bool) {
 	if err := protojson.Unmarshal(a.lease.Job.Checkpoint, &resp); err != nil {
 		return nil, false // unreadable: enrich again rather than fail the job
 	}
-	if _, err := parseEnrichment(&resp); err != nil {
+	enrichment, err := parseEnrichment(&resp)
+	if err != nil {
 		return nil, false // not an enrichment (an older version saved before checking): enrich again
 	}
+	a.enrichment = enrichment
 	return &resp, true
 }
 
 // checkpoint checks the enrichment and saves it on the job before the downstream
-// phases. Bad output is never saved: a retry or a requeue must call the enricher
+// phases (unless Config.SkipCheckpoint). Bad output is never saved: a retry or a requeue must call the enricher
 // again rather than replay it. Losing the lease here means another worker owns
 // the job: stop.
 func (r *Runner) checkpoint(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) error {
-	if _, err := parseEnrichment(resp); err != nil {
+	enrichment, err := parseEnrichment(resp)
+	if err != nil {
 		return err
+	}
+	a.enrichment = enrichment
+	if r.cfg.SkipCheckpoint {
+		return nil
 	}
 	raw, err := protojson.Marshal(resp)
 	if err != nil {
@@ -155,9 +165,12 @@ func payloadDocument(job *store.Job) (map[string]any, error) {
 func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) (*Result, error) {
 	job := a.lease.Job
 	pythonDone := r.cfg.Now()
-	enrichment, err := parseEnrichment(resp)
-	if err != nil {
-		return nil, err
+	enrichment := a.enrichment
+	if enrichment == nil {
+		var err error
+		if enrichment, err = parseEnrichment(resp); err != nil {
+			return nil, err
+		}
 	}
 	snapshot := enrichedSnapshot(a.candidate, enrichment, resp, pythonDone)
 	if r.cfg.Candidates != nil {

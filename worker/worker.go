@@ -40,6 +40,10 @@ type Store interface {
 	Fail(ctx context.Context, l *store.Lease, jerr store.JobError) (requeued bool, err error)
 	Release(ctx context.Context, l *store.Lease) error
 	SaveCheckpoint(ctx context.Context, l *store.Lease, checkpoint json.RawMessage) error
+	// The batch path's calls: many jobs' Redis work in one round trip each.
+	LeaseBatch(ctx context.Context, n int) ([]*store.Lease, error)
+	HeartbeatMany(ctx context.Context, leases []*store.Lease) (lost []*store.Lease, err error)
+	EndMany(ctx context.Context, endings []store.Ending) []store.Ended
 	AddTokenUsage(ctx context.Context, jobID string, u store.TokenUsage) error
 }
 
@@ -68,6 +72,10 @@ type Config struct {
 	// BatchSize is the most jobs one EnrichBatch call carries (ENRICH_BATCH_SIZE).
 	// Batches form only while every slot is busy; 1 turns batching off. Default 16.
 	BatchSize int
+	// SkipCheckpoint says the enricher is deterministic and cheap (the rules, a "cpu"
+	// workload): running it again on a retry costs less than saving its output on
+	// every job, so no checkpoint is saved. Leave it false for an LLM enricher.
+	SkipCheckpoint bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives job outcomes. Default hclog's default.

@@ -138,6 +138,8 @@ func (m *Main) Run(ctx context.Context) error {
 	runner, err := worker.New(m.store, m.pool, worker.Config{
 		Concurrency: m.Config.Concurrency,
 		BatchSize:   m.Config.BatchSize,
+		// The rules enricher is cheaper to run again than to checkpoint on every job.
+		SkipCheckpoint: m.pool.Concurrency().Workload == pool.WorkloadCPU,
 		// An attempt may wait for a free process and through one open-circuit
 		// cooldown before its call's own deadline; then it goes back to the queue.
 		JobTimeout:        m.Config.Plugin.AcquireTimeout + m.Config.Plugin.CircuitCooldown + m.Config.JobTimeout,

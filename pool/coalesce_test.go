@@ -1,0 +1,208 @@
+package pool
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/headhunter/hh-enrich-svc/pyplugin"
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+)
+
+// holdEveryProcess takes every process's call slots as a busy pool's calls would,
+// and returns what gives them back.
+func holdEveryProcess(t *testing.T, p *Pool) (free func()) {
+	t.Helper()
+	var held []*callRef
+	p.mu.Lock()
+	for {
+		c, err := p.tryAcquireLocked(false)
+		if err != nil {
+			p.mu.Unlock()
+			t.Fatal(err)
+		}
+		if c == nil {
+			break
+		}
+		held = append(held, c)
+	}
+	p.mu.Unlock()
+	return func() {
+		for _, c := range held {
+			p.release(c, nil, false)
+		}
+	}
+}
+
+func queued(p *Pool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.queue)
+}
+
+// served is the calls the pool's processes answered (a batch is one).
+func served(p *Pool) int64 {
+	var n int64
+	for _, info := range p.Processes() {
+		n += info.JobsServed
+	}
+	return n
+}
+
+// candidate returns a distinct realistic candidate, or one asking for fault.
+func candidate(i int, fault string) []byte {
+	doc := map[string]any{
+		"candidate_id": fmt.Sprint("cand-", i),
+		"resume_text":  fmt.Sprintf("Senior Go engineer, %d years. Kubernetes, PostgreSQL.", i+1),
+	}
+	if fault != "" {
+		doc["_fault"] = fault
+	}
+	raw, _ := json.Marshal(doc)
+	return raw
+}
+
+// enrichWhileBusy holds every process, starts one Enrich per candidate, waits
+// until all of them queue, frees the processes and returns each call's outcome.
+func enrichWhileBusy(t *testing.T, p *Pool, candidates [][]byte) ([]*enrichv1.EnrichResponse, []error) {
+	t.Helper()
+	ctx := testCtx(t)
+	free := holdEveryProcess(t, p)
+	resps := make([]*enrichv1.EnrichResponse, len(candidates))
+	errs := make([]error, len(candidates))
+	var wg sync.WaitGroup
+	for i, c := range candidates {
+		wg.Go(func() { resps[i], errs[i] = enrich(ctx, p, c) })
+	}
+	eventually(t, "every call queues behind the busy processes", func() bool { return queued(p) == len(candidates) })
+	free()
+	wg.Wait()
+	return resps, errs
+}
+
+func TestCoalescing(t *testing.T) {
+	t.Parallel()
+
+	t.Run("CallsWaitingForAProcessGoOutInOneBatchEachWithItsOwnAnswer", func(t *testing.T) {
+		t.Parallel()
+		p := startPool(t, testConfig(t, 1))
+		var candidates [][]byte
+		for i := range 10 {
+			candidates = append(candidates, candidate(i, ""))
+		}
+		resps, errs := enrichWhileBusy(t, p, candidates)
+		if n := served(p); n != 2 {
+			t.Errorf("the process answered %d calls, want 2: the held one and one batch of 10", n)
+		}
+		for i, c := range candidates {
+			if errs[i] != nil {
+				t.Fatalf("call %d: %v", i, errs[i])
+			}
+			alone, err := enrich(testCtx(t), p, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(alone.GetEnrichmentJson(), resps[i].GetEnrichmentJson()) {
+				t.Errorf("call %d got another candidate's enrichment:\n%s\nwant\n%s", i, resps[i].GetEnrichmentJson(), alone.GetEnrichmentJson())
+			}
+		}
+	})
+
+	t.Run("ABatchIsBoundedByCoalesceMax", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t, 1)
+		cfg.CoalesceMax = 4
+		p := startPool(t, cfg)
+		var candidates [][]byte
+		for i := range 10 {
+			candidates = append(candidates, candidate(i, ""))
+		}
+		_, errs := enrichWhileBusy(t, p, candidates)
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if n := served(p); n != 1+3 {
+			t.Errorf("the process answered %d calls, want 4: the held one and batches of 4, 4 and 2", n)
+		}
+	})
+
+	t.Run("OnAnIdlePoolACallRunsAtOnceAlone", func(t *testing.T) {
+		t.Parallel()
+		p := startPool(t, testConfig(t, 1))
+		if _, err := enrich(testCtx(t), p, nurse); err != nil {
+			t.Fatal(err)
+		}
+		if n, q := served(p), queued(p); n != 1 || q != 0 {
+			t.Errorf("served %d, queued %d; want 1 and 0", n, q)
+		}
+	})
+
+	t.Run("ABatchThatLosesItsProcessFailsOnlyTheCandidateThatCrashesIt", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t, 2)
+		cfg.CrashLoopThreshold = 1000 // the crashes are the test's
+		p := startPool(t, cfg)
+		var candidates [][]byte
+		for i := range 6 {
+			fault := ""
+			if i == 3 {
+				fault = "crash"
+			}
+			candidates = append(candidates, candidate(i, fault))
+		}
+		_, errs := enrichWhileBusy(t, p, candidates)
+		for i, err := range errs {
+			switch {
+			case i == 3 && !errors.Is(err, ErrPoison):
+				t.Errorf("the crashing call: err = %v, want ErrPoison", err)
+			case i != 3 && err != nil:
+				t.Errorf("call %d beside it: %v", i, err)
+			}
+		}
+	})
+
+	t.Run("CoalesceMaxOfOneTurnsItOff", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t, 1)
+		cfg.CoalesceMax = 1
+		p := startPool(t, cfg)
+		ctx := testCtx(t)
+		free := holdEveryProcess(t, p)
+		var wg sync.WaitGroup
+		for i := range 3 {
+			wg.Go(func() {
+				if _, err := enrich(ctx, p, candidate(i, "")); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		eventually(t, "the calls wait for the process", func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return p.waiters == 3
+		})
+		free()
+		wg.Wait()
+		if n := served(p); n != 4 {
+			t.Errorf("served %d, want 4: the held call and 3 single calls", n)
+		}
+	})
+}
+
+// A per-candidate error in a coalesced batch is that call's own.
+func TestACoalescedCallsOwnErrorIsItsAlone(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, testConfig(t, 1))
+	candidates := [][]byte{candidate(0, ""), candidate(1, "internal"), candidate(2, "")}
+	_, errs := enrichWhileBusy(t, p, candidates)
+	var perr *pyplugin.Error
+	if !errors.As(errs[1], &perr) || perr.Reason != pyplugin.ReasonInternal {
+		t.Errorf("the failing call: err = %v, want the plugin's internal error", errs[1])
+	}
+	if errs[0] != nil || errs[2] != nil {
+		t.Errorf("calls beside it: %v, %v", errs[0], errs[2])
+	}
+}
