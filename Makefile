@@ -94,14 +94,14 @@ redis-server:
 	  echo "redis-server missing: installing it with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
-# The operator console's browser test (cmd/hh-enrich-svc TestOperatorConsole) drives
-# Debian's headless Chromium; install it when the machine lacks it.
 # The candidates data set (cmd/hh-enrich-data): rewrites the committed copy that the
 # tests, the bench, the chaos suite and the README read.
 .PHONY: data
 data:
 	$(GO) run ./cmd/hh-enrich-data -out cmd/hh-enrich-data/testdata/candidates.jsonl
 
+# The operator console's browser test (cmd/hh-enrich-svc TestOperatorConsole) drives
+# Debian's headless Chromium; install it when the machine lacks it.
 .PHONY: chromium
 chromium:
 	@command -v chromium >/dev/null || { \
