@@ -77,7 +77,7 @@ type Config struct {
 	LimitSeconds float64
 	LimitProcs   int
 	// LLMJobs run against a chat API stand-in that allows LLMRPM requests and
-	// LLMTPM tokens a minute (0: 2,000 per request allowed) and answers in a
+	// LLMTPM tokens a minute (0: 4,000 per request allowed) and answers in a
 	// lognormal time (-llm-jobs, -llm-rpm, -llm-tpm, -llm-latency-median, -llm-latency-p99).
 	LLMJobs, LLMRPM, LLMTPM         int
 	LLMLatencyMedian, LLMLatencyP99 time.Duration
@@ -191,7 +191,7 @@ func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
 	fs.IntVar(&cfg.LimitProcs, "limit-procs", cpus, "limit baseline: processes")
 	fs.IntVar(&cfg.LLMJobs, "llm-jobs", LLMJobsDefault, "llm run: jobs per configuration")
 	fs.IntVar(&cfg.LLMRPM, "llm-rpm", LLMRPMDefault, "llm run: the provider's requests a minute")
-	fs.IntVar(&cfg.LLMTPM, "llm-tpm", 0, "llm run: the provider's tokens a minute (0: 2,000 per request allowed)")
+	fs.IntVar(&cfg.LLMTPM, "llm-tpm", 0, "llm run: the provider's tokens a minute (0: 4,000 per request allowed)")
 	fs.DurationVar(&cfg.LLMLatencyMedian, "llm-latency-median", LLMLatencyMedianDefault, "llm run: the model's median answer time")
 	fs.DurationVar(&cfg.LLMLatencyP99, "llm-latency-p99", LLMLatencyP99Default, "llm run: the model's p99 answer time")
 	fs.StringVar(&cfg.OutPath, "out", OutPathDefault, "JSON results file; the chart and service log go beside it")
@@ -256,13 +256,17 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// llmTPM is the stand-in's tokens a minute: -llm-tpm, or 2,000 per request allowed
-// (so requests, not tokens, bind).
+// llmTokensPerRequestAllowed sizes the stand-in's default tokens a minute: well above
+// what one enrichment costs (about 2,500 tokens with today's prompt), so requests,
+// not tokens, bind unless -llm-tpm says otherwise.
+const llmTokensPerRequestAllowed = 4000
+
+// llmTPM is the stand-in's tokens a minute: -llm-tpm, or 4,000 per request allowed.
 func (c Config) llmTPM() int {
 	if c.LLMTPM > 0 {
 		return c.LLMTPM
 	}
-	return 2000 * c.LLMRPM
+	return llmTokensPerRequestAllowed * c.LLMRPM
 }
 
 // runs reports whether mode was asked for.

@@ -95,9 +95,11 @@ func llmLine(m *ModeResult) string {
 		return ""
 	}
 	x := m.Extra
-	line := fmt.Sprintf("llm: %.1f jobs/s steady = %.0f%% of the provider's %.1f/s (whole run %.2f/s); "+
+	line := fmt.Sprintf("llm: %.1f jobs/s steady = %.0f%% of the provider's %.1f/s (%.0f%% of its requests, "+
+		"%.0f%% of its tokens a minute; whole run %.2f/s); "+
 		"429s %.3f per job (%.1f%% of calls); %d failed; %.0f tokens per job; rerun: %.0f of %d cache hits, "+
 		"%.0f tokens, %.0f provider calls", m.JobsPerSecond, x["shareOfLimit"]*100, x["limitPerSecond"],
+		x["shareOfRPM"]*100, x["shareOfTPM"]*100,
 		x["wholeRunJobsPerSecond"], x["calls429PerJob"], x["calls429Share"]*100, m.Failed, x["tokensPerJob"],
 		x["rerunCacheHits"], m.Jobs, x["rerunTokens"], x["rerunProviderCalls"])
 	if l := m.LatencyMs; l != nil {

@@ -38,14 +38,17 @@ func (r *llmRun) report(res *ModeResult, first, rerun *llmJobs, paid, rerunStats
 			withEmbed = append(withEmbed, msDuration(p["total"]-p["rateLimit"])-d)
 		}
 	}
-	limitPerSecond := float64(r.b.cfg.LLMRPM) / 60
+	tokensPerJob := float64(tokens) / float64(max(1, res.Completed))
+	limitPerSecond := r.limitPerSecond(tokensPerJob)
 	steady := steadyRate(first.jobs)
 	res.Extra["limitPerSecond"] = round2(limitPerSecond)
 	res.Extra["shareOfLimit"] = round3(steady / limitPerSecond)
+	res.Extra["shareOfRPM"] = round3(steady / (float64(r.b.cfg.LLMRPM) / 60))
+	res.Extra["shareOfTPM"] = round3(steady * tokensPerJob / (float64(r.b.cfg.llmTPM()) / 60))
 	res.Extra["wholeRunJobsPerSecond"] = round2(rate(res.Completed, first.ended.Sub(first.started)))
 	res.Extra["calls429PerJob"] = round3(float64(paid.RateLimited) / float64(max(1, n)))
 	res.Extra["calls429Share"] = round3(float64(paid.RateLimited) / float64(max(1, paid.Requests)))
-	res.Extra["tokensPerJob"] = round1(float64(tokens) / float64(max(1, res.Completed)))
+	res.Extra["tokensPerJob"] = round1(tokensPerJob)
 	res.Extra["providerPeakInFlight"] = float64(paid.PeakInFlight)
 	if s := Summarize(model); s != nil {
 		res.Extra["modelP50Ms"], res.Extra["modelP99Ms"] = s.P50, s.P99
@@ -106,4 +109,14 @@ func steadyRate(jobs []*localstack.Job) float64 {
 	slices.SortFunc(done, func(a, b time.Time) int { return a.Compare(b) })
 	lo, hi := len(done)/10, len(done)*9/10
 	return rate(hi-lo, done[hi].Sub(done[lo]))
+}
+
+// limitPerSecond is the jobs a second the provider allows: its requests a minute, or
+// its tokens a minute at what a job costs, whichever binds first.
+func (r *llmRun) limitPerSecond(tokensPerJob float64) float64 {
+	limit := float64(r.b.cfg.LLMRPM) / 60
+	if tokensPerJob > 0 {
+		limit = min(limit, float64(r.b.cfg.llmTPM())/60/tokensPerJob)
+	}
+	return limit
 }

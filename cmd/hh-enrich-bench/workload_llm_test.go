@@ -49,3 +49,27 @@ func TestLLMTargetsReadTheLLMRows(t *testing.T) {
 		t.Fatal("a run without llm has llm targets")
 	}
 }
+
+// The provider's limit is whichever of its requests and tokens a minute binds first
+// at what a job costs: a run that fills the tokens is at its limit.
+func TestLLMLimitIsWhicheverOfRequestsAndTokensBinds(t *testing.T) {
+	t.Parallel()
+	r := &llmRun{b: &bench{cfg: Config{LLMRPM: 600, LLMTPM: 1_200_000}}}
+	for _, c := range []struct {
+		tokensPerJob, want float64
+	}{
+		{0, 10},        // nothing measured: the requests
+		{1000, 10},     // 10 jobs/s cost 10,000 tokens/s of 20,000: requests bind
+		{2500, 8},      // 20,000 tokens/s / 2,500: tokens bind
+		{4000, 5},      // twice as dear, half the rate
+		{2000, 10},     // both at once
+		{1999.9, 10.0}, // just under: still the requests
+	} {
+		if got := r.limitPerSecond(c.tokensPerJob); got < c.want-0.01 || got > c.want+0.01 {
+			t.Errorf("limitPerSecond(%v tokens a job) = %.3f jobs/s, want %v", c.tokensPerJob, got, c.want)
+		}
+	}
+	if got := (Config{LLMRPM: 600}).llmTPM(); got != 600*llmTokensPerRequestAllowed {
+		t.Errorf("default TPM = %d, want %d", got, 600*llmTokensPerRequestAllowed)
+	}
+}
