@@ -32,7 +32,7 @@ const replayReadTimeout = 200 * time.Millisecond
 var allScripts = []*redis.Script{
 	submitScript, recordBatchScript, leaseScript, heartbeatScript, releaseScript, completeScript,
 	failScript, checkpointScript, requeueExpiredScript, promoteScript, requeueDeadLetterScript,
-	addTokensScript, leaseBatchScript, heartbeatManyScript,
+	addTokensScript, leaseBatchScript, heartbeatManyScript, deferScript,
 }
 
 // faulty is a store whose client goes through a proxy, beside a clean store
@@ -269,6 +269,26 @@ func TestReplayedScriptsHaveOneEffect(t *testing.T) {
 				}
 				if got := mustGet(t, f.clean, job.ID).Attempts; got != 0 {
 					t.Errorf("attempts %d after a release, want 0", got)
+				}
+				f.checkConsistent(t, "tenant-a")
+			})
+			t.Run("DeferForRateLimitCountsTheWaitOnce", func(t *testing.T) {
+				t.Parallel()
+				f := setupFaulty(t, Config{})
+				job := submitNew(t, f.clean, request("cand-1"))
+				l := mustLease(t, f.clean)
+				injected := f.breakOnce(t, deferScript, fault)
+				err := f.DeferForRateLimit(t.Context(), l, RateLimitDeferral{After: time.Minute, Waited: time.Second, Since: testNow})
+				if err != nil {
+					t.Fatalf("DeferForRateLimit: %v", err)
+				}
+				injected()
+				got := mustGet(t, f.clean, job.ID)
+				if got.Status != StatusQueued || got.Attempts != 0 || got.RateLimitWait != 61*time.Second {
+					t.Errorf("job %s after %d attempts, waited %s; want queued, 0, 61s (counted once)", got.Status, got.Attempts, got.RateLimitWait)
+				}
+				if c := mustCounts(t, f.clean); c.Delayed != 1 || c.Processing != 0 {
+					t.Errorf("delayed %d, processing %d; want 1 and 0", c.Delayed, c.Processing)
 				}
 				f.checkConsistent(t, "tenant-a")
 			})
