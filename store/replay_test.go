@@ -356,11 +356,11 @@ func TestReplayedBatchPipelineRecordsWhatItResolved(t *testing.T) {
 }
 
 // TestUnderRandomFaultsNothingIsLostOrDoubled runs a workload of submits,
-// batches, leases, completions, retries, releases and dead-letter requeues
-// through a proxy that breaks one script run in ten at random, and checks the
-// store's properties at the end: every call succeeded (a replay answered
-// what the first run did), every job ended exactly once, no lease was
-// orphaned (none expired), and the counters equal a scan of Redis.
+// batches, leases, completions, retries, releases, rate-limit deferrals and
+// dead-letter requeues through a proxy that breaks one script run in ten at
+// random, and checks the store's properties at the end: every call succeeded
+// (a replay answered what the first run did), every job ended exactly once, no
+// lease was orphaned (none expired), and the counters equal a scan of Redis.
 func TestUnderRandomFaultsNothingIsLostOrDoubled(t *testing.T) {
 	t.Parallel()
 	f := setupFaulty(t, Config{MaxAttempts: 3, RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond,
@@ -429,7 +429,7 @@ func TestUnderRandomFaultsNothingIsLostOrDoubled(t *testing.T) {
 
 // work runs n workers through the faulty store until no job is queued,
 // delayed or leased. Each job's outcome is drawn at random: complete, a
-// retryable failure, a final failure or a release.
+// retryable failure, a final failure, a release or a deferral for the rate limit.
 func (f *faulty) work(t *testing.T, n int) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -476,9 +476,11 @@ func (f *faulty) workUntilIdle(t *testing.T, rng *rand.Rand) error {
 		if err := f.Heartbeat(ctx, l); err != nil {
 			return fmt.Errorf("Heartbeat: %w", err)
 		}
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
 		case 0:
 			_, err = f.Fail(ctx, l, JobError{Code: "python_timeout", Retryable: true})
+		case 4:
+			err = f.DeferForRateLimit(ctx, l, RateLimitDeferral{After: time.Millisecond, Waited: time.Millisecond, Since: testNow})
 		case 1:
 			_, err = f.Fail(ctx, l, JobError{Code: "invalid_candidate"})
 		case 2:
