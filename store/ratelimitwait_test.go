@@ -101,6 +101,34 @@ func TestRedisStoreDeferForRateLimit(t *testing.T) {
 				t.Errorf("a completed job kept its wait: %s since %s", got.RateLimitWait, got.RateLimitWaitingSince)
 			}
 		})
+		t.Run("TheReaperWakesAnIdleWorkerWhenItIsDue", func(t *testing.T) {
+			t.Parallel()
+			s, b := setup(t, bk, Config{})
+			job := submitNew(t, s, request("cand-1"))
+			l := mustLease(t, s)
+			// The reaper has run and found nothing delayed: it next looks after its
+			// interval, which a deferral never undercuts (ENRICH_RATE_LIMIT_HOLD_MS is
+			// at least the interval), and then at the deferred job's due time.
+			r := NewReaper(s, ReaperConfig{Interval: 300 * time.Millisecond})
+			if err := r.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer r.Stop()
+			b.client.Del(t.Context(), b.keys.wakeup()) // forget the submit's token
+			start := time.Now()
+			if err := s.DeferForRateLimit(t.Context(), l, RateLimitDeferral{After: 600 * time.Millisecond, Since: testNow}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.WaitForWork(t.Context(), 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if waited := time.Since(start); waited < 550*time.Millisecond || waited > 3*time.Second {
+				t.Errorf("woken after %s, want soon after the 600 ms deferral", waited)
+			}
+			if again := mustLease(t, s); again.Job.ID != job.ID || again.Job.Attempts != 1 {
+				t.Errorf("leased %s attempt %d, want the deferred %s on its first charged attempt", again.Job.ID, again.Job.Attempts, job.ID)
+			}
+		})
 		t.Run("WithAStaleTokenIsErrLeaseLost", func(t *testing.T) {
 			t.Parallel()
 			s, _ := setup(t, bk, Config{})
