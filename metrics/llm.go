@@ -30,6 +30,7 @@ type LLMMetrics struct {
 	cache    *prometheus.CounterVec
 	limited  prometheus.Counter
 	waitTime prometheus.Counter
+	deferred prometheus.Counter
 }
 
 // NewLLMMetrics registers the LLM metrics on m's registry.
@@ -55,10 +56,14 @@ func NewLLMMetrics(m *Metrics, prices Prices) (*LLMMetrics, error) {
 		}),
 		waitTime: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "llm_rate_limit_wait_seconds_total",
-			Help: "Time jobs spent waiting for the account's shared rate limit.",
+			Help: "Time jobs spent waiting for the account's shared rate limit, in their worker slots or deferred.",
+		}),
+		deferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "llm_rate_limit_deferrals_total",
+			Help: "Jobs given back to the queue, uncharged, to wait for the account's rate limit out of their worker slots.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{l.tokens, l.cost, l.cache, l.limited, l.waitTime} {
+	for _, c := range []prometheus.Collector{l.tokens, l.cost, l.cache, l.limited, l.waitTime, l.deferred} {
 		if err := m.Register(c); err != nil {
 			return nil, err
 		}
@@ -94,6 +99,13 @@ func (l *LLMMetrics) CacheLookup(outcome string) {
 func (l *LLMMetrics) RateLimited() {
 	if l != nil {
 		l.limited.Inc()
+	}
+}
+
+// Deferred counts a job given back to wait for the rate limit out of its slot.
+func (l *LLMMetrics) Deferred() {
+	if l != nil {
+		l.deferred.Inc()
 	}
 }
 

@@ -25,7 +25,12 @@ func TestLLMMetricsCountTokensAndCostByBoundedTenant(t *testing.T) {
 	if got := testutil.ToFloat64(l.cache.WithLabelValues("miss")); got != 0 {
 		t.Errorf("cache misses start at %v, want 0", got)
 	}
+	l.Deferred()
+	if got := testutil.ToFloat64(l.deferred); got != 1 {
+		t.Errorf("deferrals = %v, want 1", got)
+	}
 	var none *LLMMetrics
 	none.Used("a", 1, 1) // safe on nil, like every recording method
 	none.CacheLookup("hit")
+	none.Deferred()
 }

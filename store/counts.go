@@ -18,7 +18,7 @@ import (
 // not records, so the expiry of old job records cannot make them wrong.
 type Counts struct {
 	Queued     int64 // ready to lease, in the tenant queues (total queue depth)
-	Delayed    int64 // waiting for a retry's backoff to pass
+	Delayed    int64 // waiting for a retry's backoff to pass, or deferred for the LLM's rate limit
 	Processing int64 // leased
 
 	Submitted int64 // jobs created (dedupe hits not included)

@@ -85,7 +85,8 @@ func TestRedisStoreCounts(t *testing.T) {
 // randomRun drives a store through a seeded random mix of what happens to
 // jobs: submits with dedupe hits and forces, leases, completions, retryable
 // and final failures, killed workers whose leases expire, reaping,
-// promotions, releases, dead-letter requeues, and stale holders acting. It
+// promotions, releases, rate-limit deferrals, dead-letter requeues, and stale
+// holders acting. It
 // keeps the truths that no scan of Redis can recover: events the store keeps
 // no record of.
 type randomRun struct {
@@ -105,7 +106,7 @@ var randomTenants = []string{"tenant-a", "tenant-b", "tenant-c"}
 func (r *randomRun) step() {
 	actions := []func(){
 		r.submit, r.submit, r.submit, r.lease, r.lease, r.complete, r.failRetryable, r.failForGood,
-		r.kill, r.reap, r.promote, r.release, r.requeueDeadLetter, r.actAsZombie,
+		r.kill, r.reap, r.promote, r.release, r.deferForRateLimit, r.requeueDeadLetter, r.actAsZombie,
 	}
 	actions[r.rng.IntN(len(actions))]()
 }
@@ -211,6 +212,12 @@ func (r *randomRun) release() {
 	}
 }
 
+func (r *randomRun) deferForRateLimit() {
+	if l := r.takeHeld(); l != nil {
+		r.check(r.s.DeferForRateLimit(r.t.Context(), l, RateLimitDeferral{After: time.Minute, Since: testNow}))
+	}
+}
+
 func (r *randomRun) requeueDeadLetter() {
 	tenant := randomTenants[r.rng.IntN(3)]
 	ids := r.b.client.LRange(r.t.Context(), r.b.keys.deadLetters(tenant), 0, -1).Val()
@@ -230,9 +237,11 @@ func (r *randomRun) actAsZombie() {
 	}
 	l := r.zombies[r.rng.IntN(len(r.zombies))]
 	var err error
-	switch r.rng.IntN(4) {
+	switch r.rng.IntN(5) {
 	case 0:
 		err = r.s.Complete(r.t.Context(), l, nil)
+	case 4:
+		err = r.s.DeferForRateLimit(r.t.Context(), l, RateLimitDeferral{After: time.Minute, Since: testNow})
 	case 1:
 		_, err = r.s.Fail(r.t.Context(), l, JobError{Code: "python_crashed", Retryable: true})
 	case 2:

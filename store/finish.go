@@ -132,6 +132,7 @@ local attempts = tonumber(redis.call('HGET', KEYS[1], 'attemptCount'))
 if retryable and attempts < maxAttempts then
   redis.call('HSET', KEYS[1], 'status', 'queued', 'errorCode', code, 'error', message,
     'retried', 'true', 'updatedAt', updatedAt)
+  forgetRateLimitWait(KEYS[1])
   redis.call('ZADD', Q.delayed, now + retryDelay, jobID)
   count('delayed', 1)
   count('retried', 1)

@@ -98,6 +98,9 @@ func decodeJob(f map[string]string) (*Job, error) {
 	if j.TokenUsage, err = decodeTokenUsage(j.ID, f); err != nil {
 		return nil, err
 	}
+	if err = decodeRateLimitWait(j, f); err != nil {
+		return nil, err
+	}
 	if v, ok := f[fieldRetried]; ok {
 		if j.Retried, err = strconv.ParseBool(v); err != nil {
 			return nil, malformed(j.ID, fieldRetried, err)

@@ -75,10 +75,18 @@ local function endLease(jobKey, jobID)
   count('processing', -1)
 end
 
+-- forgetRateLimitWait drops the current attempt's wait for the LLM's rate
+-- limit (DeferForRateLimit): the attempt was charged or the job ended, so the
+-- next attempt, if any, gets its own wait and its own give-up deadline.
+local function forgetRateLimitWait(jobKey)
+  redis.call('HDEL', jobKey, 'rateLimitWaitMs', 'rateLimitWaitingSince')
+end
+
 -- finish gives an ended job's hash its TTL and drops what only a run of the
 -- job needed: its checkpoint always, its payload when it completed (a failed
 -- job keeps it, for RequeueDeadLetter). Nothing else sets a job hash's TTL.
 local function finish(jobKey, completed)
+  forgetRateLimitWait(jobKey)
   if completed then
     redis.call('HDEL', jobKey, 'payload', 'checkpoint')
   else

@@ -32,7 +32,7 @@ const replayReadTimeout = 200 * time.Millisecond
 var allScripts = []*redis.Script{
 	submitScript, recordBatchScript, leaseScript, heartbeatScript, releaseScript, completeScript,
 	failScript, checkpointScript, requeueExpiredScript, promoteScript, requeueDeadLetterScript,
-	addTokensScript, leaseBatchScript, heartbeatManyScript,
+	addTokensScript, leaseBatchScript, heartbeatManyScript, deferScript,
 }
 
 // faulty is a store whose client goes through a proxy, beside a clean store
@@ -272,6 +272,26 @@ func TestReplayedScriptsHaveOneEffect(t *testing.T) {
 				}
 				f.checkConsistent(t, "tenant-a")
 			})
+			t.Run("DeferForRateLimitCountsTheWaitOnce", func(t *testing.T) {
+				t.Parallel()
+				f := setupFaulty(t, Config{})
+				job := submitNew(t, f.clean, request("cand-1"))
+				l := mustLease(t, f.clean)
+				injected := f.breakOnce(t, deferScript, fault)
+				err := f.DeferForRateLimit(t.Context(), l, RateLimitDeferral{After: time.Minute, Waited: time.Second, Since: testNow})
+				if err != nil {
+					t.Fatalf("DeferForRateLimit: %v", err)
+				}
+				injected()
+				got := mustGet(t, f.clean, job.ID)
+				if got.Status != StatusQueued || got.Attempts != 0 || got.RateLimitWait != 61*time.Second {
+					t.Errorf("job %s after %d attempts, waited %s; want queued, 0, 61s (counted once)", got.Status, got.Attempts, got.RateLimitWait)
+				}
+				if c := mustCounts(t, f.clean); c.Delayed != 1 || c.Processing != 0 {
+					t.Errorf("delayed %d, processing %d; want 1 and 0", c.Delayed, c.Processing)
+				}
+				f.checkConsistent(t, "tenant-a")
+			})
 			t.Run("RequeueDeadLetterQueuesOnce", func(t *testing.T) {
 				t.Parallel()
 				f := setupFaulty(t, Config{MaxAttempts: 1})
@@ -336,11 +356,11 @@ func TestReplayedBatchPipelineRecordsWhatItResolved(t *testing.T) {
 }
 
 // TestUnderRandomFaultsNothingIsLostOrDoubled runs a workload of submits,
-// batches, leases, completions, retries, releases and dead-letter requeues
-// through a proxy that breaks one script run in ten at random, and checks the
-// store's properties at the end: every call succeeded (a replay answered
-// what the first run did), every job ended exactly once, no lease was
-// orphaned (none expired), and the counters equal a scan of Redis.
+// batches, leases, completions, retries, releases, rate-limit deferrals and
+// dead-letter requeues through a proxy that breaks one script run in ten at
+// random, and checks the store's properties at the end: every call succeeded
+// (a replay answered what the first run did), every job ended exactly once, no
+// lease was orphaned (none expired), and the counters equal a scan of Redis.
 func TestUnderRandomFaultsNothingIsLostOrDoubled(t *testing.T) {
 	t.Parallel()
 	f := setupFaulty(t, Config{MaxAttempts: 3, RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond,
@@ -409,7 +429,7 @@ func TestUnderRandomFaultsNothingIsLostOrDoubled(t *testing.T) {
 
 // work runs n workers through the faulty store until no job is queued,
 // delayed or leased. Each job's outcome is drawn at random: complete, a
-// retryable failure, a final failure or a release.
+// retryable failure, a final failure, a release or a deferral for the rate limit.
 func (f *faulty) work(t *testing.T, n int) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -456,9 +476,11 @@ func (f *faulty) workUntilIdle(t *testing.T, rng *rand.Rand) error {
 		if err := f.Heartbeat(ctx, l); err != nil {
 			return fmt.Errorf("Heartbeat: %w", err)
 		}
-		switch rng.IntN(5) {
+		switch rng.IntN(6) {
 		case 0:
 			_, err = f.Fail(ctx, l, JobError{Code: "python_timeout", Retryable: true})
+		case 4:
+			err = f.DeferForRateLimit(ctx, l, RateLimitDeferral{After: time.Millisecond, Waited: time.Millisecond, Since: testNow})
 		case 1:
 			_, err = f.Fail(ctx, l, JobError{Code: "invalid_candidate"})
 		case 2:

@@ -59,6 +59,7 @@ for _, jobID in ipairs(expired) do
       redis.call('HSET', jobKey, 'status', 'queued', 'errorCode', 'lease_expired',
         'error', 'lease expired on attempt ' .. attempts, 'retried', 'true',
         'updatedAt', updatedAt)
+      forgetRateLimitWait(jobKey)
       local high, normal = tenantQueues(tenant)
       pushReady(tenant, high, normal, job[4] == '1', jobID, true)
       requeued = requeued + 1

@@ -64,6 +64,12 @@ type Job struct {
 	Checkpoint json.RawMessage
 	// TokenUsage sums what the LLM billed for every attempt (AddTokenUsage).
 	TokenUsage TokenUsage
+	// RateLimitWait is what the current attempt has waited for the LLM account's
+	// rate limit over its deferrals (DeferForRateLimit), and RateLimitWaitingSince
+	// when it began waiting; zero when it was never deferred. A charged attempt (a
+	// retry, an expired lease) and the job's end forget both.
+	RateLimitWait         time.Duration
+	RateLimitWaitingSince time.Time
 }
 
 // SubmitRequest asks for a job.

@@ -52,7 +52,7 @@ type Result struct {
 	TokenUsage *TokenUsage `json:"tokenUsage,omitempty"`
 	// CacheHit says the enrichment came from the result cache: no LLM call.
 	CacheHit bool `json:"cacheHit"`
-	// RateLimited counts the 429s this attempt met (each waited, none failed it).
+	// RateLimited counts the 429s this lease met (each waited, none failed it).
 	RateLimited int `json:"rateLimited,omitempty"`
 }
 
@@ -64,8 +64,10 @@ type PhaseDurations struct {
 	Python    float64 `json:"python"`
 	Firestore float64 `json:"firestore"`
 	Embed     float64 `json:"embed"`
-	// RateLimit is the time waited for the account's shared rate limit (within
-	// the python phase's span, and not counted in Python).
+	// RateLimit is the time waited for the account's shared rate limit: this
+	// lease's waits in its slot (within the python phase's span, and not counted in
+	// Python), plus, for a job deferred for the limit, its earlier leases' waits and
+	// the deferrals themselves (before this lease, and taken out of Queue).
 	RateLimit float64 `json:"rateLimit"`
 	Total     float64 `json:"total"`
 }
@@ -166,6 +168,11 @@ func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result,
 			err = r.store.Complete(ctx, lease, raw)
 		}
 		r.noteCompleted(job, result, err)
+		return
+	}
+	var d *deferral
+	if errors.As(runErr, &d) {
+		r.deferForRateLimit(ctx, lease, d.RateLimitDeferral)
 		return
 	}
 	jerr := errorFor(runErr)

@@ -15,15 +15,21 @@ import (
 	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
+	"github.com/headhunter/hh-enrich-svc/store"
 )
 
 // CodeUpstreamRateLimited fails a job that waited for the account's rate limit for
-// longer than LLMConfig.RateLimitMaxWait: a sustained outage, not a passing 429.
+// longer than LLMConfig.RateLimitMaxWait (counted from its first wait, across
+// deferrals): a sustained outage, not a passing 429.
 const CodeUpstreamRateLimited = string(pyplugin.ReasonUpstreamRateLimited)
 
 // Defaults for LLMConfig fields left zero.
 const (
 	RateLimitMaxWaitDefault = 10 * time.Minute
+	// RateLimitHoldDefault is the longest wait for the limit a job spends in its
+	// worker slot. Deferring costs two round trips and the job's load again, more
+	// than a wait this short; a 60 s Retry-After held in slots would stop everything.
+	RateLimitHoldDefault = 2 * time.Second
 	// RateLimitPauseDefault is how long a 429 without Retry-After holds every instance.
 	RateLimitPauseDefault = time.Second
 )
@@ -50,9 +56,16 @@ type LLMConfig struct {
 	// RateLimiter, when set, is asked before every call; a 429 pauses it for every
 	// instance and the call waits its turn again, without failing the job.
 	RateLimiter RateLimiter
-	// RateLimitMaxWait bounds one attempt's waiting for the limit; then the job fails
-	// upstream_rate_limited for good (ENRICH_RATE_LIMIT_MAX_WAIT_MS). Default 10 min.
+	// RateLimitMaxWait bounds an attempt's waiting for the limit, counted from when
+	// it first waited (kept in the job across deferrals, so they cannot extend it);
+	// then the job fails upstream_rate_limited for good
+	// (ENRICH_RATE_LIMIT_MAX_WAIT_MS). Default 10 min.
 	RateLimitMaxWait time.Duration
+	// RateLimitHold is the longest wait for the limit a job spends in its worker
+	// slot (ENRICH_RATE_LIMIT_HOLD_MS). A longer wait defers the job: it goes back
+	// to the store's delayed set until the wait is over, uncharged, and the slot
+	// runs other work (cache hits, checkpointed jobs) meanwhile. Default 2 s.
+	RateLimitHold time.Duration
 	// Cache, when set, is asked before the call by the hash of what the prompt reads
 	// and CacheVersion; force (priority 1) bypasses it.
 	Cache ResultCache
@@ -168,16 +181,25 @@ func cacheKey(candidate map[string]any, tenant, version string) string {
 
 // callWithinLimit waits for the account's rate limit, then calls. A 429 pauses
 // every instance and the call waits its turn again: it never fails the job, and
-// charges no attempt, until the wait passes RateLimitMaxWait.
+// charges no attempt, until the wait passes RateLimitMaxWait from the attempt's
+// first wait. A wait longer than RateLimitHold ends the lease with a deferral.
 func (r *Runner) callWithinLimit(ctx context.Context, a *attempt) (*enrichv1.EnrichResponse, error) {
 	llm := r.cfg.LLM
 	if llm.RateLimiter == nil {
 		return r.callEnricher(ctx, a)
 	}
-	giveUp := r.cfg.Now().Add(llm.RateLimitMaxWait)
+	a.waitingSince = a.lease.Job.RateLimitWaitingSince
+	if a.waitingSince.IsZero() {
+		a.waitingSince = r.cfg.Now()
+	}
+	giveUp := a.waitingSince.Add(llm.RateLimitMaxWait)
 	for {
-		if err := r.waitForLimit(ctx, a, giveUp); err != nil {
+		deferFor, err := r.waitForLimit(ctx, a, giveUp)
+		if err != nil {
 			return nil, err
+		}
+		if deferFor > 0 {
+			return nil, &deferral{store.RateLimitDeferral{After: deferFor, Waited: a.rateLimitWait, Since: a.waitingSince}}
 		}
 		resp, err := r.callEnricher(ctx, a)
 		var perr *pyplugin.Error
@@ -204,10 +226,12 @@ func (r *Runner) callEnricher(ctx context.Context, a *attempt) (*enrichv1.Enrich
 	return resp, err
 }
 
-// waitForLimit returns once the shared limit lets a call go. Callers of one
-// instance take turns, so one of them at a time asks Redis, not every waiting job.
-// Redis trouble lets the call go: the provider's own 429s still hold the line.
-func (r *Runner) waitForLimit(ctx context.Context, a *attempt, giveUp time.Time) error {
+// waitForLimit returns once the shared limit lets a call go, or, when the limit
+// asks for a wait longer than RateLimitHold, how long the job should wait out of
+// its slot (jittered). Callers of one instance take turns, so one of them at a
+// time asks Redis, not every waiting job. Redis trouble lets the call go: the
+// provider's own 429s still hold the line.
+func (r *Runner) waitForLimit(ctx context.Context, a *attempt, giveUp time.Time) (deferFor time.Duration, err error) {
 	started := r.cfg.Now()
 	defer func() {
 		waited := r.cfg.Now().Sub(started)
@@ -217,32 +241,58 @@ func (r *Runner) waitForLimit(ctx context.Context, a *attempt, giveUp time.Time)
 	select {
 	case r.limitTurn <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 	defer func() { <-r.limitTurn }()
 	for {
 		wait, err := r.cfg.LLM.RateLimiter.Reserve(ctx)
 		if err != nil {
 			r.log.Warn("the shared rate limit is unreachable; calling without it", "error", err)
-			return nil
+			return 0, nil
 		}
 		if wait <= 0 {
-			return nil
+			return 0, nil
 		}
 		if r.cfg.Now().Add(wait).After(giveUp) {
-			return &jobError{code: CodeUpstreamRateLimited, message: fmt.Sprintf(
+			return 0, &jobError{code: CodeUpstreamRateLimited, message: fmt.Sprintf(
 				"the LLM's rate limit held this job for over %s (ENRICH_RATE_LIMIT_MAX_WAIT_MS)", r.cfg.LLM.RateLimitMaxWait)}
 		}
-		// A little jitter, so instances that share a pause do not all come back at once.
-		wait += rand.N(wait/20 + time.Millisecond)
-		timer := time.NewTimer(wait)
+		// A little jitter, so instances that share a pause, and jobs deferred by it,
+		// do not all come back at once.
+		jittered := wait + rand.N(wait/20+time.Millisecond)
+		if wait > r.cfg.LLM.RateLimitHold {
+			return jittered, nil
+		}
+		timer := time.NewTimer(jittered)
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
+}
+
+// deferral ends a lease whose job must wait for the rate limit longer than it may
+// hold its worker slot: record gives the job back to the store's delayed set until
+// the wait is over, without charging the attempt. It is neither a failure nor a
+// release.
+type deferral struct{ store.RateLimitDeferral }
+
+func (d *deferral) Error() string {
+	return fmt.Sprintf("waiting %s for the LLM's rate limit out of the worker slot", d.After)
+}
+
+// deferForRateLimit records a deferral: the job leaves the store's leases for its
+// delayed set, and the LLM metrics count it and the wait ahead of it.
+func (r *Runner) deferForRateLimit(ctx context.Context, lease *store.Lease, d store.RateLimitDeferral) {
+	err := r.store.DeferForRateLimit(ctx, lease, d)
+	if err == nil {
+		r.cfg.LLM.Metrics.Deferred()
+		r.cfg.LLM.Metrics.Waited(d.After.Seconds())
+	}
+	r.logOutcome(lease.Job, "deferred", err, "for_ms", millis(d.After),
+		"rate_limit_wait_ms", millis(lease.Job.RateLimitWait+d.Waited+d.After), "waiting_since", d.Since)
 }
 
 // observeUsage teaches the rate limit what calls cost and counts tokens and cost.

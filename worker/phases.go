@@ -39,8 +39,11 @@ type attempt struct {
 	// and whether the cache answered.
 	rateLimitWait time.Duration
 	rateLimited   int
-	cacheHit      bool
-	cacheWritten  chan struct{} // closed once the result cache holds the enrichment
+	// waitingSince is when the attempt began waiting for the limit: stored in
+	// the job by an earlier deferral, else when this lease first asked it.
+	waitingSince time.Time
+	cacheHit     bool
+	cacheWritten chan struct{} // closed once the result cache holds the enrichment
 	// enrichment is the plugin's output as checked (parseEnrichment), kept so the
 	// later phases do not decode it again; nil until checked.
 	enrichment map[string]any
@@ -188,7 +191,10 @@ func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichRe
 	firestoreDone := r.cfg.Now()
 	outcome := r.upsertEmbedding(ctx, job, snapshot, resp)
 	finished := r.cfg.Now()
-	queue := millis(a.started.Sub(job.CreatedAt))
+	// A deferred job's earlier waits for the rate limit are its RateLimit phase,
+	// not Queue, though they came before this lease.
+	priorWait := job.RateLimitWait
+	queue := millis(max(a.started.Sub(job.CreatedAt)-priorWait, 0))
 	return &Result{
 		ProcessingTimeSeconds:  round(finished.Sub(a.started).Seconds(), 6),
 		CandidateSnapshot:      snapshot,
@@ -202,7 +208,7 @@ func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichRe
 			Queue:     queue,
 			Load:      millis(a.loaded.Sub(a.started)),
 			Python:    millis(pythonDone.Sub(a.loaded) - a.rateLimitWait),
-			RateLimit: millis(a.rateLimitWait),
+			RateLimit: millis(priorWait + a.rateLimitWait),
 			Firestore: millis(firestoreDone.Sub(pythonDone)),
 			Embed:     millis(finished.Sub(firestoreDone)),
 			Total:     millis(finished.Sub(a.started)),

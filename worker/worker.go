@@ -39,6 +39,9 @@ type Store interface {
 	Complete(ctx context.Context, l *store.Lease, result json.RawMessage) error
 	Fail(ctx context.Context, l *store.Lease, jerr store.JobError) (requeued bool, err error)
 	Release(ctx context.Context, l *store.Lease) error
+	// DeferForRateLimit gives a job back uncharged to wait for the LLM's rate
+	// limit out of its worker slot (llm.go).
+	DeferForRateLimit(ctx context.Context, l *store.Lease, d store.RateLimitDeferral) error
 	SaveCheckpoint(ctx context.Context, l *store.Lease, checkpoint json.RawMessage) error
 	// The batch path's calls: many jobs' Redis work in one round trip each.
 	LeaseBatch(ctx context.Context, n int) ([]*store.Lease, error)
@@ -100,6 +103,7 @@ func (c Config) withDefaults() Config {
 	c.IdleWait = cmp.Or(c.IdleWait, IdleWaitDefault)
 	c.BatchSize = cmp.Or(c.BatchSize, BatchSizeDefault)
 	c.LLM.RateLimitMaxWait = cmp.Or(c.LLM.RateLimitMaxWait, RateLimitMaxWaitDefault)
+	c.LLM.RateLimitHold = cmp.Or(c.LLM.RateLimitHold, RateLimitHoldDefault)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -101,6 +101,8 @@ type testBundle struct {
 	store    *store.RedisStore
 	enricher *scriptedEnricher
 	runner   *Runner
+	client   *redis.Client // the store's Redis, to read and set what the store keeps
+	prefix   string        // the store's key prefix
 }
 
 func setup(t *testing.T, outcomes ...error) *testBundle {
@@ -112,8 +114,9 @@ func setupWith(t *testing.T, cfg Config, outcomes ...error) *testBundle {
 	t.Helper()
 	client := redis.NewClient(redistest.Start(t))
 	t.Cleanup(func() { client.Close() })
+	prefix := "{test:" + t.Name() + "}:"
 	// Millisecond retry backoff: retried jobs come due at once for runAll.
-	st, err := store.NewRedisStore(client, store.Config{Prefix: "{test:" + t.Name() + "}:", MaxAttempts: 3,
+	st, err := store.NewRedisStore(client, store.Config{Prefix: prefix, MaxAttempts: 3,
 		RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +126,7 @@ func setupWith(t *testing.T, cfg Config, outcomes ...error) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testBundle{store: st, enricher: enricher, runner: runner}
+	return &testBundle{store: st, enricher: enricher, runner: runner, client: client, prefix: prefix}
 }
 
 func (b *testBundle) submit(t *testing.T, payload string) string {

@@ -32,10 +32,13 @@ func (r *llmRun) report(res *ModeResult, first, rerun *llmJobs, paid, rerunStats
 		if d, ok := r.modelTime(job); ok {
 			model = append(model, d)
 			// The embed server's time is another service's (the harness sets it,
-			// --embed-latency); it is reported apart.
+			// --embed-latency); it is reported apart. The lease's own phases, not
+			// total less rateLimit: a job deferred for the rate limit has waits
+			// from before this lease in rateLimit, outside total.
 			p := job.Result.PhaseDurationsMs
-			overheads = append(overheads, msDuration(p["total"]-p["rateLimit"]-p["embed"])-d)
-			withEmbed = append(withEmbed, msDuration(p["total"]-p["rateLimit"])-d)
+			leased := p["load"] + p["python"] + p["firestore"]
+			overheads = append(overheads, msDuration(leased)-d)
+			withEmbed = append(withEmbed, msDuration(leased+p["embed"])-d)
 		}
 	}
 	tokensPerJob := float64(tokens) / float64(max(1, res.Completed))

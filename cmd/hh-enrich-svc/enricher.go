@@ -38,8 +38,16 @@ type LLMConfig struct {
 	// TOGETHER_TPM), held in Redis for every instance together. 0: not enforced.
 	RPM, TPM int
 	// RateLimitMaxWait is how long a job may wait for the limit (a 429 storm, a
-	// provider outage announced by 429s) before it fails upstream_rate_limited.
+	// provider outage announced by 429s) before it fails upstream_rate_limited,
+	// counted from its first wait.
 	RateLimitMaxWait time.Duration
+	// RateLimitHold is the longest wait for the limit a job spends in its worker
+	// slot; a longer one defers it out of the slot until the wait is over. It is
+	// at least the reaper's interval: the reaper promotes a deferred job on time
+	// only if it looks at the delayed set before the job is due (it runs every
+	// interval, and at the next due time it saw), so a shorter deferral could come
+	// back up to an interval late.
+	RateLimitHold time.Duration
 	// CacheTTL keeps enrichment results by content; 0 turns the cache off.
 	CacheTTL time.Duration
 	// PromptPrice and CompletionPrice are prices per million tokens, for cost per
@@ -58,6 +66,7 @@ func parseLLM(e *envReader) LLMConfig {
 		RPM:              e.integer("TOGETHER_RPM", 0, 0),
 		TPM:              e.integer("TOGETHER_TPM", 0, 0),
 		RateLimitMaxWait: e.millis("ENRICH_RATE_LIMIT_MAX_WAIT_MS", 10*time.Minute, time.Second),
+		RateLimitHold:    e.millis("ENRICH_RATE_LIMIT_HOLD_MS", worker.RateLimitHoldDefault, store.ReaperIntervalDefault),
 		CacheTTL:         e.seconds("ENRICH_CACHE_TTL_SECONDS", 7*24*time.Hour, 0),
 		PromptPrice:      e.price("ENRICH_PRICE_PROMPT_PER_MTOK"),
 		CompletionPrice:  e.price("ENRICH_PRICE_COMPLETION_PER_MTOK"),
@@ -157,7 +166,7 @@ func (m *Main) llmWorkerConfig() (worker.LLMConfig, error) {
 	if err != nil {
 		return worker.LLMConfig{}, err
 	}
-	cfg := worker.LLMConfig{Prices: prices, Metrics: lm, RateLimitMaxWait: llm.RateLimitMaxWait}
+	cfg := worker.LLMConfig{Prices: prices, Metrics: lm, RateLimitMaxWait: llm.RateLimitMaxWait, RateLimitHold: llm.RateLimitHold}
 	if err := m.metrics.Register(concurrencyLimitGauge(m.pool)); err != nil {
 		return cfg, err
 	}
@@ -172,6 +181,7 @@ func (m *Main) llmWorkerConfig() (worker.LLMConfig, error) {
 	}
 	m.log.Info("LLM path", "enricher", info.Name, "model", info.ModelVersion, "prompt_version", info.PromptVersion,
 		"rpm", llm.RPM, "tpm", llm.TPM, "cache_ttl", llm.CacheTTL, "rate_limit_max_wait", llm.RateLimitMaxWait,
+		"rate_limit_hold", llm.RateLimitHold,
 		"concurrency", m.pool.Concurrency())
 	return cfg, nil
 }
