@@ -32,13 +32,11 @@ func (r *llmRun) report(res *ModeResult, first, rerun *llmJobs, paid, rerunStats
 		if d, ok := r.modelTime(job); ok {
 			model = append(model, d)
 			// The embed server's time is another service's (the harness sets it,
-			// --embed-latency); it is reported apart. The lease's own phases, not
-			// total less rateLimit: a job deferred for the rate limit has waits
-			// from before this lease in rateLimit, outside total.
+			// --embed-latency); it is reported apart.
 			p := job.Result.PhaseDurationsMs
-			leased := p["load"] + p["python"] + p["firestore"]
-			overheads = append(overheads, msDuration(leased)-d)
-			withEmbed = append(withEmbed, msDuration(leased+p["embed"])-d)
+			serviceAndModel := leasedTime(p) - p["embed"]
+			overheads = append(overheads, msDuration(serviceAndModel)-d)
+			withEmbed = append(withEmbed, msDuration(serviceAndModel+p["embed"])-d)
 		}
 	}
 	tokensPerJob := float64(tokens) / float64(max(1, res.Completed))
@@ -122,4 +120,15 @@ func (r *llmRun) limitPerSecond(tokensPerJob float64) float64 {
 		limit = min(limit, float64(r.b.cfg.llmTPM())/60/tokensPerJob)
 	}
 	return limit
+}
+
+// leasedTime is a job's time under its last lease, less its wait for the rate limit:
+// total less rateLimit, so everything the service did between phases counts. A job
+// deferred for the limit (ENRICH_RATE_LIMIT_HOLD_MS) has earlier leases' waits in
+// rateLimit, outside total; for it only the named phases are left to add up.
+func leasedTime(p map[string]float64) float64 {
+	if p["rateLimit"]+p["python"] <= p["total"] {
+		return p["total"] - p["rateLimit"]
+	}
+	return p["load"] + p["python"] + p["firestore"] + p["embed"]
 }

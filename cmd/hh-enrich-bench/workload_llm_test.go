@@ -73,3 +73,18 @@ func TestLLMLimitIsWhicheverOfRequestsAndTokensBinds(t *testing.T) {
 		t.Errorf("default TPM = %d, want %d", got, 600*llmTokensPerRequestAllowed)
 	}
 }
+
+// The overhead counts what the service did between phases (total less the wait), and a
+// job deferred for the limit, whose earlier waits lie outside total, falls back to its
+// named phases instead of going negative.
+func TestLeasedTimeKeepsTheServicesTimeBetweenPhases(t *testing.T) {
+	t.Parallel()
+	inLease := map[string]float64{"total": 1530, "rateLimit": 20, "load": 1, "python": 1500, "firestore": 1, "embed": 3}
+	if got := leasedTime(inLease); got != 1510 {
+		t.Errorf("a job that waited inside its lease: leased time %v ms, want 1510 (total − rateLimit)", got)
+	}
+	deferred := map[string]float64{"total": 1530, "rateLimit": 30000, "load": 1, "python": 1500, "firestore": 1, "embed": 3}
+	if got := leasedTime(deferred); got != 1505 {
+		t.Errorf("a deferred job: leased time %v ms, want 1505 (its phases)", got)
+	}
+}
