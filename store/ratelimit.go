@@ -21,9 +21,13 @@ type RateLimitConfig struct {
 	// 0 enforces none of that kind. A 429's pause applies either way.
 	RPM, TPM int
 	// TokensPerCallGuess is the token cost charged for a call before any answer has
-	// said what calls really cost. Default 1500.
+	// said what calls really cost. Default TokensPerCallGuessDefault.
 	TokensPerCallGuess int
 }
+
+// TokensPerCallGuessDefault is what a call is expected to cost in tokens before an
+// answer says.
+const TokensPerCallGuessDefault = 1500
 
 // Burst is how much of a minute's limit may go at once: two seconds' worth. Pacing
 // calls evenly is what keeps a provider's own per-minute window from answering 429.
@@ -52,7 +56,7 @@ func NewRateLimiter(rdb redis.UniversalClient, cfg RateLimitConfig) *RateLimiter
 		cfg.Account = "default"
 	}
 	if cfg.TokensPerCallGuess <= 0 {
-		cfg.TokensPerCallGuess = 1500
+		cfg.TokensPerCallGuess = TokensPerCallGuessDefault
 	}
 	prefix := "hh:enrich:llm:" + cfg.Account + ":"
 	return &RateLimiter{

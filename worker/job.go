@@ -89,11 +89,14 @@ type jobError struct {
 func (e *jobError) Error() string { return e.code + ": " + e.message }
 
 // runJob runs one leased job to its end and records the outcome.
-func (r *Runner) runJob(ctx context.Context, lease *store.Lease) {
+// seat, when not nil, is its place ahead of the rate limit, given back at the
+// latest when the job ends.
+func (r *Runner) runJob(ctx context.Context, lease *store.Lease, seat *limitSeat) {
+	defer seat.release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopHeartbeat := r.heartbeat(ctx, cancel, lease)
-	result, err := r.process(ctx, lease)
+	result, err := r.process(ctx, lease, seat)
 	cancel()
 	stopHeartbeat()
 	r.record(context.WithoutCancel(ctx), lease, result, err)
@@ -137,11 +140,12 @@ func (r *Runner) keepLease(ctx context.Context, cancelJob context.CancelFunc, le
 	}
 }
 
-func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, error) {
+func (r *Runner) process(ctx context.Context, lease *store.Lease, seat *limitSeat) (*Result, error) {
 	a, err := r.prepare(ctx, lease)
 	if err != nil {
 		return nil, err
 	}
+	a.seat = seat
 	resp, ok := a.checkpointed()
 	if !ok {
 		resp, err = r.enrichRemote(ctx, a)

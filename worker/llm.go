@@ -61,6 +61,11 @@ type LLMConfig struct {
 	// then the job fails upstream_rate_limited for good
 	// (ENRICH_RATE_LIMIT_MAX_WAIT_MS). Default 10 min.
 	RateLimitMaxWait time.Duration
+	// MaxAheadOfLimit bounds the jobs of this instance between their lease and
+	// their turn at the rate limit; more stay queued in Redis (limitseats.go). The
+	// service sets it to RateLimitHold's worth of the account's calls, so no job
+	// waits in its slot much longer than that. 0 bounds nothing.
+	MaxAheadOfLimit int
 	// RateLimitHold is the longest wait for the limit a job spends in its worker
 	// slot (ENRICH_RATE_LIMIT_HOLD_MS). A longer wait defers the job: it goes back
 	// to the store's delayed set until the wait is over, uncharged, and the slot
@@ -195,6 +200,7 @@ func (r *Runner) callWithinLimit(ctx context.Context, a *attempt) (*enrichv1.Enr
 	giveUp := a.waitingSince.Add(llm.RateLimitMaxWait)
 	for {
 		deferFor, err := r.waitForLimit(ctx, a, giveUp)
+		a.seat.release() // past the limit (or out of the slot): another job may be leased
 		if err != nil {
 			return nil, err
 		}

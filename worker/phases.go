@@ -44,6 +44,9 @@ type attempt struct {
 	waitingSince time.Time
 	cacheHit     bool
 	cacheWritten chan struct{} // closed once the result cache holds the enrichment
+	// seat is the job's place ahead of the rate limit, given back once its call
+	// passes the limit; nil when places are not bounded.
+	seat *limitSeat
 	// enrichment is the plugin's output as checked (parseEnrichment), kept so the
 	// later phases do not decode it again; nil until checked.
 	enrichment map[string]any

@@ -138,6 +138,8 @@ type Runner struct {
 	jobs        sync.WaitGroup
 	// limitTurn lets one job at a time ask the shared rate limit (llm.go).
 	limitTurn chan struct{}
+	// limitSeats bounds the jobs leased ahead of the rate limit (limitseats.go).
+	limitSeats *limitSeats
 }
 
 // New returns a Runner that has not started.
@@ -146,7 +148,11 @@ func New(s Store, e Enricher, cfg Config) (*Runner, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg, store: s, enricher: e, log: cfg.Logger.Named("worker"), limitTurn: make(chan struct{}, 1)}, nil
+	r := &Runner{cfg: cfg, store: s, enricher: e, log: cfg.Logger.Named("worker"), limitTurn: make(chan struct{}, 1)}
+	if cfg.LLM.RateLimiter != nil {
+		r.limitSeats = newLimitSeats(cfg.LLM.MaxAheadOfLimit)
+	}
+	return r, nil
 }
 
 // Start begins leasing jobs in the background. It returns at once. Calling it again,
@@ -207,8 +213,14 @@ func (r *Runner) fetchLoop(leaseCtx, jobCtx context.Context) {
 		case <-leaseCtx.Done():
 			return
 		}
+		if !r.limitSeats.take(leaseCtx) {
+			<-slots
+			return
+		}
+		seat := r.limitSeats.seat()
 		lease, err := r.store.Lease(leaseCtx)
 		if err != nil || lease == nil {
+			seat.release()
 			<-slots
 			r.idle(leaseCtx, err)
 			continue
@@ -221,10 +233,11 @@ func (r *Runner) fetchLoop(leaseCtx, jobCtx context.Context) {
 		go func() {
 			defer r.jobs.Done()
 			defer func() { <-slots }()
+			defer seat.release() // a batch does not wait for the limit
 			if len(batch) > 1 {
 				r.runBatch(jobCtx, batch)
 			} else {
-				r.runJob(jobCtx, lease)
+				r.runJob(jobCtx, lease, seat)
 			}
 		}()
 	}
@@ -256,7 +269,7 @@ func (r *Runner) RunOnce(ctx context.Context) (bool, error) {
 	if err != nil || lease == nil {
 		return false, err
 	}
-	r.runJob(ctx, lease)
+	r.runJob(ctx, lease, nil)
 	return true, nil
 }
 

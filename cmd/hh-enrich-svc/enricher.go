@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +55,24 @@ type LLMConfig struct {
 	// PromptPrice and CompletionPrice are prices per million tokens, for cost per
 	// tenant; 0: no cost metric.
 	PromptPrice, CompletionPrice float64
+}
+
+// maxAheadOfLimit is how many of an instance's jobs may wait for the rate limit
+// in their worker slots: the calls the account allows in one RateLimitHold (at
+// least one), so none waits much longer than the hold there. 0 (no bound) when no
+// rate is set: then nothing waits but a 429's pause, which defers jobs anyway.
+func (c LLMConfig) maxAheadOfLimit() int {
+	var perSecond []float64
+	if c.RPM > 0 {
+		perSecond = append(perSecond, float64(c.RPM)/60)
+	}
+	if c.TPM > 0 {
+		perSecond = append(perSecond, float64(c.TPM)/60/store.TokensPerCallGuessDefault)
+	}
+	if len(perSecond) == 0 {
+		return 0
+	}
+	return max(1, int(math.Ceil(slices.Min(perSecond)*c.RateLimitHold.Seconds())))
 }
 
 // parseLLM reads the LLM settings. The enricher is checked apart, by chooseEnricher,
@@ -174,6 +194,7 @@ func (m *Main) llmWorkerConfig() (worker.LLMConfig, error) {
 		return cfg, nil
 	}
 	cfg.RateLimiter = store.NewRateLimiter(m.redis, store.RateLimitConfig{RPM: llm.RPM, TPM: llm.TPM})
+	cfg.MaxAheadOfLimit = llm.maxAheadOfLimit()
 	info := m.pool.Enricher()
 	if llm.CacheTTL > 0 {
 		cfg.Cache = store.NewResultCache(m.redis, llm.CacheTTL)

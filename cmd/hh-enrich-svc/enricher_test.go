@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/headhunter/hh-enrich-svc/store/redistest"
 )
@@ -103,5 +104,26 @@ func TestTheBinaryRefusesToStartWithoutAnEnricher(t *testing.T) {
 	}
 	if strings.Contains(string(out), "listening") {
 		t.Errorf("the service listened before refusing:\n%s", out)
+	}
+}
+
+// An instance keeps one hold's worth of the account's calls waiting at the limit:
+// whichever of requests and tokens (at the guessed cost of a call) is tighter.
+func TestMaxAheadOfLimitIsOneHoldOfTheAccountsCalls(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cfg  LLMConfig
+		want int
+	}{
+		{LLMConfig{RPM: 600, RateLimitHold: 2 * time.Second}, 20},
+		{LLMConfig{RPM: 600, TPM: 90_000, RateLimitHold: 2 * time.Second}, 2}, // 1 call a second at 1,500 tokens
+		{LLMConfig{TPM: 900_000, RateLimitHold: 2 * time.Second}, 20},
+		{LLMConfig{RPM: 6, RateLimitHold: time.Second}, 1}, // never fewer than one
+		{LLMConfig{RateLimitHold: 2 * time.Second}, 0},     // no rate: nothing to bound
+	} {
+		if got := c.cfg.maxAheadOfLimit(); got != c.want {
+			t.Errorf("RPM %d, TPM %d, hold %s: %d jobs ahead of the limit, want %d",
+				c.cfg.RPM, c.cfg.TPM, c.cfg.RateLimitHold, got, c.want)
+		}
 	}
 }
