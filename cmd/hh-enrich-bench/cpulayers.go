@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +25,9 @@ type LayerCPU struct {
 	// as /proc counted it, per completed job; "plugins" and "redis" are their
 	// processes' CPU per job, from /proc.
 	MsPerJob map[string]float64 `json:"msPerJob,omitempty"`
+	// ProfilePath is the service's CPU profile of the mode, for go tool pprof
+	// (-tagfocus=layer=worker shows one layer).
+	ProfilePath string `json:"profilePath,omitempty"`
 	// Note says why the split is missing.
 	Note string `json:"note,omitempty"`
 }
@@ -37,17 +42,19 @@ const layerLabel = "layer"
 // layerProfile is a CPU profile of the service in progress.
 type layerProfile struct {
 	url    string
+	path   string // where the raw profile goes
 	client *http.Client
 	err    error // starting failed: finish only reports it
 }
 
 // startLayerProfile starts a CPU profile of the service, or returns nil when the
 // stack serves no profiles (-cpu-layers=false).
-func (m *Main) startLayerProfile(ctx context.Context) *layerProfile {
+func (m *Main) startLayerProfile(ctx context.Context, mode string) *layerProfile {
 	if m.stack == nil || len(m.stack.Services) == 0 || m.stack.Services[0].PprofURL == "" {
 		return nil
 	}
-	p := &layerProfile{url: m.stack.Services[0].PprofURL, client: &http.Client{Timeout: 30 * time.Second}}
+	p := &layerProfile{url: m.stack.Services[0].PprofURL, client: &http.Client{Timeout: 30 * time.Second},
+		path: filepath.Join(filepath.Dir(m.Config.OutPath), mode+".cpu.pprof")}
 	_, p.err = p.post(ctx, "/debug/cpuprofile/start")
 	return p
 }
@@ -65,7 +72,11 @@ func (p *layerProfile) finish(ctx context.Context, res *ModeResult) *LayerCPU {
 	if err != nil {
 		return &LayerCPU{Note: err.Error()}
 	}
-	return &LayerCPU{ProfileSeconds: seconds, MsPerJob: msPerJobByLayer(seconds, res.CPUSeconds, res.Completed)}
+	l := &LayerCPU{ProfileSeconds: seconds, MsPerJob: msPerJobByLayer(seconds, res.CPUSeconds, res.Completed)}
+	if err := os.WriteFile(p.path, raw, 0o644); err == nil {
+		l.ProfilePath = p.path
+	}
+	return l
 }
 
 func (p *layerProfile) post(ctx context.Context, path string) ([]byte, error) {

@@ -107,11 +107,11 @@ func (m *Main) stackConfig() localstack.StackConfig {
 // rate comes from the throughput run.
 func (m *Main) runWorkloads(ctx context.Context, b *bench, r *Results) {
 	if b.cfg.runs(ModeSeed) {
-		r.Modes = append(r.Modes, m.measure(ctx, b.runSeed, false))
+		r.Modes = append(r.Modes, m.measure(ctx, b.runSeed, ""))
 	}
 	var maxRate float64
 	if b.cfg.runs(ModeThroughput) {
-		tp := m.measure(ctx, b.runThroughput, true)
+		tp := m.measure(ctx, b.runThroughput, ModeThroughput)
 		r.Modes = append(r.Modes, tp)
 		if tp.usable() {
 			maxRate = tp.JobsPerSecond
@@ -120,23 +120,24 @@ func (m *Main) runWorkloads(ctx context.Context, b *bench, r *Results) {
 	if b.cfg.runs(ModeSync) {
 		r.Modes = append(r.Modes, m.measure(ctx, func(ctx context.Context) *ModeResult {
 			return b.runSync(ctx, maxRate)
-		}, false))
+		}, ""))
 	}
 	if b.cfg.runs(ModeBatch) {
-		r.Modes = append(r.Modes, m.measure(ctx, b.runBatch, true))
+		r.Modes = append(r.Modes, m.measure(ctx, b.runBatch, ModeBatch))
 	}
 }
 
 // measure runs a workload under its own deadline and records the CPU each part of
-// the stack used meanwhile: where the time went. With byLayer (and a stack that
-// serves profiles) it also profiles the service, to split its CPU by layer.
-func (m *Main) measure(ctx context.Context, run func(context.Context) *ModeResult, byLayer bool) *ModeResult {
+// the stack used meanwhile: where the time went. With layersOf, the mode's name
+// (and a stack that serves profiles), it also profiles the service, to split its
+// CPU by layer.
+func (m *Main) measure(ctx context.Context, run func(context.Context) *ModeResult, layersOf string) *ModeResult {
 	var servicePid, redisPid int
 	var profile *layerProfile
 	if m.stack != nil {
 		servicePid, redisPid = m.stack.Pids()
-		if byLayer {
-			profile = m.startLayerProfile(ctx)
+		if layersOf != "" {
+			profile = m.startLayerProfile(ctx, layersOf)
 		}
 	}
 	before := measureCPU(m.ProcRoot, servicePid, redisPid)
