@@ -279,3 +279,26 @@ func TestPprofListenerProfilesByLayerOffTheAPIPort(t *testing.T) {
 		}
 	}
 }
+
+// noopStore answers Heartbeat at once: what a layered call adds shows alone.
+type noopStore struct{ worker.Store }
+
+func (noopStore) Heartbeat(context.Context, *store.Lease) error { return nil }
+
+// BenchmarkLayeredCall is the cost of moving a call into its layer and back: a
+// worker's store call, direct and through the decorator.
+func BenchmarkLayeredCall(b *testing.B) {
+	defer pprof.SetGoroutineLabels(context.Background())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		s    worker.Store
+	}{{"direct", noopStore{}}, {"layered", layeredStore{noopStore{}}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = tc.s.Heartbeat(ctx, nil)
+			}
+		})
+	}
+}
