@@ -126,8 +126,7 @@ func (l layeredCandidates) SaveEnrichment(ctx context.Context, tenantID, candida
 	return l.c.SaveEnrichment(ctx, tenantID, candidateID, enrichment, meta)
 }
 
-// layeredEmbedder is the embed client in the "embed" layer. It keeps the
-// client's breaker state visible to the worker's health log.
+// layeredEmbedder is the embed client in the "embed" layer.
 type layeredEmbedder struct{ e worker.Embedder }
 
 func (l layeredEmbedder) Upsert(ctx context.Context, req embed.UpsertRequest) (embed.Outcome, error) {
@@ -136,11 +135,20 @@ func (l layeredEmbedder) Upsert(ctx context.Context, req embed.UpsertRequest) (e
 	return l.e.Upsert(ctx, req)
 }
 
-func (l layeredEmbedder) State() string {
-	if s, ok := l.e.(interface{ State() string }); ok {
-		return s.State()
+// statefulEmbedder is a layered embed client that shows its breaker's state, as
+// the client does, to the worker's health log.
+type statefulEmbedder struct {
+	layeredEmbedder
+	state interface{ State() string }
+}
+
+func (s statefulEmbedder) State() string { return s.state.State() }
+
+func layeredEmbedderOf(e worker.Embedder) worker.Embedder {
+	if s, ok := e.(interface{ State() string }); ok {
+		return statefulEmbedder{layeredEmbedder{e}, s}
 	}
-	return embed.StateClosed
+	return layeredEmbedder{e}
 }
 
 // layered wraps the worker's dependencies in their layers when profiling is on.
@@ -152,7 +160,7 @@ func (m *Main) layered(s worker.Store, e worker.Enricher, cfg *worker.Config) (w
 		cfg.Candidates = layeredCandidates{cfg.Candidates}
 	}
 	if cfg.Embedder != nil {
-		cfg.Embedder = layeredEmbedder{cfg.Embedder}
+		cfg.Embedder = layeredEmbedderOf(cfg.Embedder)
 	}
 	return layeredStore{s}, layeredEnricher{e}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	// net/http/pprof also registers its handlers on http.DefaultServeMux, which
+	// the service never serves: they are reachable on ENRICH_PPROF_ADDR only.
 	httppprof "net/http/pprof"
 	"runtime/pprof"
 	"sync"

@@ -139,6 +139,13 @@ func (p *layerProbe) Upsert(context.Context, embed.UpsertRequest) (embed.Outcome
 }
 func (p *layerProbe) State() string { return p.state }
 
+// plainEmbedder is an embedder without a breaker.
+type plainEmbedder struct{}
+
+func (plainEmbedder) Upsert(context.Context, embed.UpsertRequest) (embed.Outcome, error) {
+	return embed.Outcome{}, nil
+}
+
 func TestLayeredDependenciesRunEachCallInItsLayer(t *testing.T) {
 	// Not parallel: it relabels the test's own goroutine.
 	defer pprof.SetGoroutineLabels(context.Background())
@@ -182,6 +189,12 @@ func TestLayeredDependenciesRunEachCallInItsLayer(t *testing.T) {
 	// The worker reads the embed breaker's state through the decorator.
 	if st, ok := cfg.Embedder.(interface{ State() string }); !ok || st.State() != embed.StateOpen {
 		t.Errorf("the embed breaker's state is hidden by the decorator")
+	}
+	// An embedder without a breaker does not gain one.
+	plain := worker.Config{Embedder: plainEmbedder{}}
+	m.layered(probe, probe, &plain)
+	if _, ok := plain.Embedder.(interface{ State() string }); ok {
+		t.Error("the decorator shows a breaker state the embedder does not have")
 	}
 }
 
