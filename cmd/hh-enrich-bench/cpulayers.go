@@ -33,8 +33,11 @@ type LayerCPU struct {
 }
 
 // layerOrder is the order of the layers in the table's line; a layer the service
-// reports that is not listed here comes after them.
+// reports that is not listed here comes after them. The line always shows the
+// first six (a layer the profile never sampled is 0.00), the rest when sampled.
 var layerOrder = []string{"http", "store", "pool", "embed", "worker", "other", "profiler"}
+
+const alwaysShown = 6
 
 // layerLabel is the pprof label the service names layers with.
 const layerLabel = "layer"
@@ -166,8 +169,8 @@ func layersLine(m *ModeResult) string {
 		return ""
 	}
 	var layers []string
-	for _, name := range slices.Concat(layerOrder, otherLayers(l.MsPerJob)) {
-		if v, ok := l.MsPerJob[name]; ok {
+	for i, name := range slices.Concat(layerOrder, otherLayers(l.MsPerJob)) {
+		if v, ok := l.MsPerJob[name]; ok || i < alwaysShown {
 			layers = append(layers, fmt.Sprintf("%s %.2f", name, v))
 		}
 	}
