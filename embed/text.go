@@ -14,6 +14,10 @@ import (
 // breaker opened (W14).
 const MaxTextLength = 6000
 
+// TextFields are the candidate's top-level fields SearchableText reads: a caller
+// holding the document encoded decodes these and may leave the rest.
+var TextFields = []string{"resume_analysis", "recruiter_insights", "current_title", "headline", "summary", "resume_text"}
+
 // Caps on list lengths in the searchable text.
 const (
 	maxSkills     = 15
@@ -49,6 +53,8 @@ const (
 // so are personal fields (name, email). With no line at all it falls back to
 // resume_text. The result is trimmed and cut, on a rune boundary, to
 // MaxTextLength UTF-16 units. "" means there is nothing to embed.
+//
+// It reads the candidate's TextFields and nothing else.
 func SearchableText(candidate map[string]any) string {
 	analysis := object(candidate["resume_analysis"])
 	trajectory := object(analysis["career_trajectory"])

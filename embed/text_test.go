@@ -2,6 +2,7 @@ package embed
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -122,4 +123,33 @@ func TestSearchableText(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestSearchableTextReadsOnlyTextFields(t *testing.T) {
+	t.Parallel()
+	full := enrichedCandidate(t)
+	full["headline"], full["summary"] = "Builds payment systems", "Ten years of Go."
+	only := map[string]any{}
+	for _, field := range TextFields {
+		if v, ok := full[field]; ok {
+			only[field] = v
+		}
+	}
+	if len(only) == len(full) {
+		t.Fatal("the test candidate has no field outside TextFields")
+	}
+	if got, want := SearchableText(only), SearchableText(full); got != want || want == "" {
+		t.Errorf("with TextFields only:\n%s\nwith every field:\n%s", got, want)
+	}
+	// The fallback reads resume_text alone.
+	if got := SearchableText(map[string]any{"resume_text": "Go engineer", "name": "Ada"}); got != "Go engineer" {
+		t.Errorf("fallback = %q", got)
+	}
+	for _, field := range TextFields {
+		cut := maps.Clone(full)
+		delete(cut, field)
+		if field != "resume_text" && SearchableText(cut) == SearchableText(full) {
+			t.Errorf("SearchableText does not read %s: drop it from TextFields", field)
+		}
+	}
 }

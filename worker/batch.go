@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -77,7 +76,7 @@ func (r *Runner) recordBatch(ctx context.Context, leases []*store.Lease, results
 	for i, lease := range leases {
 		ending := store.Ending{Lease: lease}
 		if errs[i] == nil {
-			raw, err := json.Marshal(results[i])
+			raw, err := encodeResult(results[i])
 			if err != nil {
 				r.noteCompleted(lease.Job, results[i], err)
 				continue

@@ -153,7 +153,7 @@ func TestRunnerDownstream(t *testing.T) {
 		d.seed(t, "tenant-alpha_cand-1", map[string]any{"name": "Ada", "resume_text": "old text", "org_id": "tenant-alpha"})
 		id := d.submit(t, `{"resume_text":"new text"}`)
 		d.runAll(t)
-		if snap := d.result(t, id).CandidateSnapshot; snap["resume_text"] != "new text" || snap["name"] != "Ada" {
+		if snap := snapshotOf(t, d.result(t, id)); snap["resume_text"] != "new text" || snap["name"] != "Ada" {
 			t.Fatalf("snapshot = %v", snap)
 		}
 	})

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,8 +37,10 @@ const (
 // Result is what a completed job stores (REFERENCE §4's result fields, plus the
 // embed error category the reference never recorded, W16).
 type Result struct {
-	ProcessingTimeSeconds  float64             `json:"processingTimeSeconds"`
-	CandidateSnapshot      map[string]any      `json:"candidateSnapshot"`
+	ProcessingTimeSeconds float64 `json:"processingTimeSeconds"`
+	// CandidateSnapshot is the enriched candidate, written from the candidate's and
+	// the plugin's JSON without decoding them (enrichedSnapshot).
+	CandidateSnapshot      json.RawMessage     `json:"candidateSnapshot"`
 	EmbeddingUpserted      bool                `json:"embeddingUpserted"`
 	EmbeddingSkippedReason embed.SkipReason    `json:"embeddingSkippedReason,omitempty"`
 	EmbeddingErrorCategory embed.ErrorCategory `json:"embeddingErrorCategory,omitempty"`
@@ -167,7 +170,7 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease, seat *limitSea
 func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result, runErr error) {
 	job := lease.Job
 	if runErr == nil {
-		raw, err := json.Marshal(result)
+		raw, err := encodeResult(result)
 		if err == nil {
 			err = r.store.Complete(ctx, lease, raw)
 		}
@@ -190,6 +193,36 @@ func (r *Runner) record(ctx context.Context, lease *store.Lease, result *Result,
 	requeued, err := r.store.Fail(ctx, lease, jerr)
 	r.noteFailed(job, jerr, requeued, err)
 }
+
+// encodeResult is the JSON the store keeps as the job's result. The snapshot goes
+// in as it is: encoding/json would scan and compact its bytes once more on the
+// way out (it checks every json.RawMessage), and they are valid JSON by
+// construction (members.encode of checked members). The field order is
+// Result's, as before.
+func encodeResult(result *Result) ([]byte, error) {
+	rest := *result
+	rest.CandidateSnapshot = json.RawMessage("0")
+	raw, err := json.Marshal(&rest)
+	if err != nil {
+		return nil, err
+	}
+	at := bytes.Index(raw, snapshotPlaceholder)
+	if at < 0 {
+		return nil, errors.New("worker: the result's snapshot placeholder is missing")
+	}
+	at += len(snapshotPlaceholder) - 1 // at the placeholder's 0
+	snapshot := result.CandidateSnapshot
+	if snapshot == nil {
+		snapshot = json.RawMessage("null")
+	}
+	out := make([]byte, 0, len(raw)+len(snapshot))
+	out = append(out, raw[:at]...)
+	out = append(out, snapshot...)
+	return append(out, raw[at+1:]...), nil
+}
+
+// snapshotPlaceholder is the snapshot's member as encodeResult first writes it.
+var snapshotPlaceholder = []byte(`"candidateSnapshot":0`)
 
 // noteCompleted counts and logs a completion the store took (storeErr nil) or refused.
 func (r *Runner) noteCompleted(job *store.Job, result *Result, storeErr error) {

@@ -103,7 +103,11 @@ func (r *Runner) enrichRemote(ctx context.Context, a *attempt) (*enrichv1.Enrich
 	llm := r.cfg.LLM
 	key := ""
 	if llm.Cache != nil {
-		key = cacheKey(a.candidate, a.lease.Job.TenantID, llm.CacheVersion)
+		candidate, err := a.document()
+		if err != nil {
+			return nil, err
+		}
+		key = cacheKey(candidate, a.lease.Job.TenantID, llm.CacheVersion)
 		if resp := r.cached(ctx, a, key); resp != nil {
 			return resp, nil
 		}

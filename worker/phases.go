@@ -30,11 +30,15 @@ type Embedder interface {
 
 // attempt is one job's trip through the phases of an attempt.
 type attempt struct {
-	lease     *store.Lease
-	started   time.Time
-	loaded    time.Time
-	candidate map[string]any
-	request   *enrichv1.EnrichRequest
+	lease   *store.Lease
+	started time.Time
+	loaded  time.Time
+	// candidate is the enrichment's input, as members (request.CandidateJson is
+	// them encoded); candidateDoc is it decoded: the Firestore document, or nil
+	// until something needs it (document).
+	candidate    members
+	candidateDoc map[string]any
+	request      *enrichv1.EnrichRequest
 	// What the LLM path did (llm.go): time waited for the rate limit, 429s met,
 	// and whether the cache answered.
 	rateLimitWait time.Duration
@@ -48,32 +52,38 @@ type attempt struct {
 	// passes the limit; nil when places are not bounded.
 	seat *limitSeat
 	// enrichment is the plugin's output as checked (parseEnrichment), kept so the
-	// later phases do not decode it again; nil until checked.
-	enrichment map[string]any
+	// later phases do not split it again; nil until checked.
+	enrichment members
 }
 
 // prepare loads the candidate and builds the enrichment request of a leased job.
 func (r *Runner) prepare(ctx context.Context, lease *store.Lease) (*attempt, error) {
 	job := lease.Job
 	a := &attempt{lease: lease, started: r.cfg.Now()}
-	candidate, err := r.loadCandidate(ctx, job)
-	if err != nil {
+	if err := r.loadCandidate(ctx, a); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(candidate)
-	if err != nil {
-		return nil, &jobError{code: CodeInvalidCandidate, message: err.Error()}
-	}
 	a.loaded = r.cfg.Now()
-	a.candidate = candidate
 	a.request = &enrichv1.EnrichRequest{
 		JobId:         job.ID,
 		TenantId:      job.TenantID,
 		CandidateId:   job.CandidateID,
-		CandidateJson: raw,
+		CandidateJson: a.candidate.encode(),
 		Attempt:       int32(job.Attempts),
 	}
 	return a, nil
+}
+
+// document is the candidate decoded (for the LLM cache key), decoded once.
+func (a *attempt) document() (map[string]any, error) {
+	if a.candidateDoc == nil {
+		doc, err := a.candidate.decode()
+		if err != nil {
+			return nil, &jobError{code: CodeInvalidCandidate, message: err.Error()}
+		}
+		a.candidateDoc = doc
+	}
+	return a.candidateDoc, nil
 }
 
 // checkpointed returns the enrichment an earlier attempt of the job saved, so a
@@ -121,26 +131,35 @@ func (r *Runner) checkpoint(ctx context.Context, a *attempt, resp *enrichv1.Enri
 	return nil
 }
 
-// loadCandidate is the enrichment input: the Firestore document overlaid by the
-// request's payload, or the payload alone when no candidate store is configured.
-func (r *Runner) loadCandidate(ctx context.Context, job *store.Job) (map[string]any, error) {
+// loadCandidate fills a's candidate, the enrichment input: the Firestore document
+// overlaid by the request's payload, or the payload alone when no candidate store
+// is configured.
+func (r *Runner) loadCandidate(ctx context.Context, a *attempt) error {
+	job := a.lease.Job
 	if r.cfg.Candidates == nil {
-		return payloadDocument(job)
+		candidate, err := payloadMembers(job)
+		a.candidate = candidate
+		return err
 	}
 	doc, err := r.cfg.Candidates.Load(ctx, job.TenantID, job.CandidateID, job.Payload)
 	switch {
 	case err == nil:
-		return doc, nil
+		candidate, err := encodeMembers(doc)
+		if err != nil {
+			return &jobError{code: CodeInvalidCandidate, message: err.Error()}
+		}
+		a.candidate, a.candidateDoc = candidate, doc
+		return nil
 	case errors.Is(err, firestore.ErrCandidateNotFound):
-		return nil, &jobError{code: CodeCandidateNotFound, message: err.Error()}
+		return &jobError{code: CodeCandidateNotFound, message: err.Error()}
 	case errors.Is(err, firestore.ErrTenantMismatch):
-		return nil, &jobError{code: CodeTenantMismatch, message: err.Error()}
+		return &jobError{code: CodeTenantMismatch, message: err.Error()}
 	case errors.Is(err, firestore.ErrInvalidID), errors.Is(err, firestore.ErrInvalidPayload):
-		return nil, &jobError{code: CodeInvalidCandidate, message: err.Error()}
+		return &jobError{code: CodeInvalidCandidate, message: err.Error()}
 	case interrupted(ctx):
-		return nil, fmt.Errorf("loading the candidate: %w: %w", context.Canceled, err)
+		return fmt.Errorf("loading the candidate: %w: %w", context.Canceled, err)
 	default:
-		return nil, &jobError{code: CodeFirestoreRead, message: err.Error(), retryable: true}
+		return &jobError{code: CodeFirestoreRead, message: err.Error(), retryable: true}
 	}
 }
 
@@ -150,41 +169,52 @@ func (r *Runner) loadCandidate(ctx context.Context, job *store.Job) (map[string]
 // does not wrap context.Canceled, and the job must be released, not charged.
 func interrupted(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
 
-// payloadDocument is the candidate made of the request's payload alone.
-func payloadDocument(job *store.Job) (map[string]any, error) {
+// payloadMembers is the candidate made of the request's payload alone, its
+// values passed through as the client sent them (compacted by the store).
+func payloadMembers(job *store.Job) (members, error) {
 	payload := bytes.TrimSpace(job.Payload)
 	if len(payload) == 0 || bytes.Equal(payload, []byte("null")) {
 		return nil, &jobError{code: CodeCandidateNotFound, message: "no candidate document and no payload to enrich"}
 	}
-	doc := map[string]any{}
-	if err := json.Unmarshal(payload, &doc); err != nil {
+	candidate, err := objectMembers(payload)
+	if err != nil {
 		return nil, &jobError{code: CodeInvalidCandidate, message: "payload is not a JSON object: " + err.Error()}
 	}
-	doc["candidate_id"] = job.CandidateID
-	doc["org_id"] = job.TenantID
-	return doc, nil
+	candidate.set("candidate_id", job.CandidateID)
+	candidate.set("org_id", job.TenantID)
+	return candidate, nil
 }
 
 // finish writes a successful enrichment downstream (Firestore, then the embedding)
 // and turns it into the job's result. A failed Firestore write fails the attempt
 // (retryable); a failed embedding does not: the job completes and says why.
+//
+// The result's snapshot is written from members: the candidate's and the plugin's
+// values pass through as they came. Only what needs a document decodes one:
+// Firestore the enrichment, the embedding's text the snapshot (reusing what is
+// decoded already).
 func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) (*Result, error) {
 	job := a.lease.Job
 	pythonDone := r.cfg.Now()
-	enrichment := a.enrichment
-	if enrichment == nil {
-		var err error
-		if enrichment, err = parseEnrichment(resp); err != nil {
+	if a.enrichment == nil {
+		enrichment, err := parseEnrichment(resp)
+		if err != nil {
 			return nil, err
 		}
+		a.enrichment = enrichment
 	}
-	snapshot := enrichedSnapshot(a.candidate, enrichment, resp, pythonDone)
+	snapshot := enrichedSnapshot(a.candidate, a.enrichment, resp, pythonDone)
+	var enrichmentDoc map[string]any
 	if r.cfg.Candidates != nil {
+		var err error
+		if enrichmentDoc, err = a.enrichment.decode(); err != nil {
+			return nil, &jobError{code: CodeBadEnrichment, message: err.Error()}
+		}
 		meta := firestore.ProcessingMetadata{
 			ProcessedAt: pythonDone, ModelVersion: resp.GetModelVersion(), PromptVersion: resp.GetPromptVersion(),
 			Enricher: resp.GetEnricher(), ProcessingSeconds: resp.GetProcessingSeconds(), TokenUsage: tokenUsage(resp),
 		}
-		if err := r.cfg.Candidates.SaveEnrichment(ctx, job.TenantID, job.CandidateID, enrichment, meta); err != nil {
+		if err := r.cfg.Candidates.SaveEnrichment(ctx, job.TenantID, job.CandidateID, enrichmentDoc, meta); err != nil {
 			if interrupted(ctx) {
 				return nil, fmt.Errorf("saving the enrichment: %w: %w", context.Canceled, err)
 			}
@@ -192,7 +222,10 @@ func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichRe
 		}
 	}
 	firestoreDone := r.cfg.Now()
-	outcome := r.upsertEmbedding(ctx, job, snapshot, resp)
+	outcome, err := r.upsertEmbedding(ctx, a, snapshot, enrichmentDoc, resp)
+	if err != nil {
+		return nil, err
+	}
 	finished := r.cfg.Now()
 	// A deferred job's earlier waits for the rate limit are its RateLimit phase,
 	// not Queue, though they came before this lease.
@@ -200,7 +233,7 @@ func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichRe
 	queue := millis(max(a.started.Sub(job.CreatedAt)-priorWait, 0))
 	return &Result{
 		ProcessingTimeSeconds:  round(finished.Sub(a.started).Seconds(), 6),
-		CandidateSnapshot:      snapshot,
+		CandidateSnapshot:      snapshot.encode(),
 		EmbeddingUpserted:      outcome.Upserted,
 		EmbeddingSkippedReason: outcome.SkipReason,
 		EmbeddingErrorCategory: outcome.ErrorCategory,
@@ -224,14 +257,21 @@ func (r *Runner) finish(ctx context.Context, a *attempt, resp *enrichv1.EnrichRe
 	}, nil
 }
 
-// upsertEmbedding writes the embedding; its failure is recorded, never fatal.
-func (r *Runner) upsertEmbedding(ctx context.Context, job *store.Job, snapshot map[string]any, resp *enrichv1.EnrichResponse) embed.Outcome {
+// upsertEmbedding writes the embedding; its failure is recorded, never fatal. The
+// error is only a snapshot that does not decode, which checked members cannot be.
+func (r *Runner) upsertEmbedding(ctx context.Context, a *attempt, snapshot members, enrichmentDoc map[string]any,
+	resp *enrichv1.EnrichResponse) (embed.Outcome, error) {
+	job := a.lease.Job
 	if r.cfg.Embedder == nil {
 		r.cfg.Metrics.EmbedOutcome("skipped", string(embed.SkipDisabled))
-		return embed.Outcome{SkipReason: embed.SkipDisabled}
+		return embed.Outcome{SkipReason: embed.SkipDisabled}, nil
+	}
+	doc, err := a.textDocument(snapshot, enrichmentDoc)
+	if err != nil {
+		return embed.Outcome{}, &jobError{code: CodeBadEnrichment, message: err.Error()}
 	}
 	outcome, err := r.cfg.Embedder.Upsert(ctx, embed.UpsertRequest{
-		TenantID: job.TenantID, CandidateID: job.CandidateID, Candidate: snapshot,
+		TenantID: job.TenantID, CandidateID: job.CandidateID, Candidate: doc,
 		ModelVersion: resp.GetModelVersion(), PromptVersion: resp.GetPromptVersion(),
 		RequestID: job.CorrelationID,
 	})
@@ -254,13 +294,14 @@ func (r *Runner) upsertEmbedding(ctx context.Context, job *store.Job, snapshot m
 	if s, ok := r.cfg.Embedder.(interface{ State() string }); ok {
 		r.cfg.Metrics.Health(metrics.LogHealthEmbed, s.State() != embed.StateOpen)
 	}
-	return outcome
+	return outcome, nil
 }
 
-// parseEnrichment checks the plugin's output has the three top-level fields.
-func parseEnrichment(resp *enrichv1.EnrichResponse) (map[string]any, error) {
-	var enrichment map[string]any
-	if err := json.Unmarshal(resp.GetEnrichmentJson(), &enrichment); err != nil {
+// parseEnrichment checks the plugin's output is a JSON object with the three
+// top-level fields, and splits it into its members (their values stay encoded).
+func parseEnrichment(resp *enrichv1.EnrichResponse) (members, error) {
+	enrichment, err := objectMembers(resp.GetEnrichmentJson())
+	if err != nil {
 		return nil, &jobError{code: CodeBadEnrichment, message: "plugin returned invalid JSON: " + err.Error()}
 	}
 	for _, field := range []string{"resume_analysis", "recruiter_insights", "overall_score"} {
@@ -271,29 +312,72 @@ func parseEnrichment(resp *enrichv1.EnrichResponse) (map[string]any, error) {
 	return enrichment, nil
 }
 
+// processingMetadata is the snapshot's processing_metadata. Its fields are in
+// key order, as the map it replaces was written.
+type processingMetadata struct {
+	Enricher       string         `json:"enricher"`
+	ModelVersion   string         `json:"model_version"`
+	ProcessedAt    string         `json:"processed_at"`
+	ProcessingTime float64        `json:"processing_time"`
+	PromptVersion  string         `json:"prompt_version"`
+	TokenUsage     map[string]any `json:"token_usage"`
+}
+
+// stampedFields are the members enrichedSnapshot writes over the candidate's and
+// the enrichment's.
+var stampedFields = map[string]bool{"processing_metadata": true, "status": true, "enriched_at": true, "updated_at": true}
+
 // enrichedSnapshot is the candidate document as it reads after enrichment: the
-// fields REFERENCE §5 merges into it.
-func enrichedSnapshot(candidate, enrichment map[string]any, resp *enrichv1.EnrichResponse, at time.Time) map[string]any {
-	snapshot := make(map[string]any, len(candidate)+8)
-	for k, v := range candidate {
-		snapshot[k] = v
-	}
-	for k, v := range enrichment {
-		snapshot[k] = v
-	}
+// enrichment's fields over the candidate's, and the fields REFERENCE §5 stamps.
+func enrichedSnapshot(candidate, enrichment members, resp *enrichv1.EnrichResponse, at time.Time) members {
+	snapshot := candidate.overlay(enrichment)
 	stamp := at.UTC().Format(time.RFC3339Nano)
-	snapshot["processing_metadata"] = map[string]any{
-		"processed_at":    stamp,
-		"model_version":   resp.GetModelVersion(),
-		"prompt_version":  resp.GetPromptVersion(),
-		"enricher":        resp.GetEnricher(),
-		"processing_time": resp.GetProcessingSeconds(),
-		"token_usage":     tokenUsage(resp),
-	}
-	snapshot["status"] = firestore.StatusEnriched
-	snapshot["enriched_at"] = stamp
-	snapshot["updated_at"] = stamp
+	snapshot.set("processing_metadata", processingMetadata{
+		Enricher: resp.GetEnricher(), ModelVersion: resp.GetModelVersion(), ProcessedAt: stamp,
+		ProcessingTime: resp.GetProcessingSeconds(), PromptVersion: resp.GetPromptVersion(), TokenUsage: tokenUsage(resp),
+	})
+	snapshot.set("status", firestore.StatusEnriched)
+	snapshot.set("enriched_at", stamp)
+	snapshot.set("updated_at", stamp)
 	return snapshot
+}
+
+// textDocument is what the embedding's text reads of the snapshot
+// (embed.TextFields), decoded. The values already decoded (a Firestore document,
+// the enrichment Firestore got) are reused; the rest are decoded from their
+// members, and the fields the text does not read are not decoded at all.
+func (a *attempt) textDocument(snapshot members, enrichmentDoc map[string]any) (map[string]any, error) {
+	doc := make(map[string]any, len(embed.TextFields))
+	for _, k := range embed.TextFields {
+		raw, ok := snapshot[k]
+		if !ok {
+			continue
+		}
+		if v, ok := a.decodedValue(k, enrichmentDoc); ok {
+			doc[k] = v
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("snapshot field %q: %w", k, err)
+		}
+		doc[k] = v
+	}
+	return doc, nil
+}
+
+// decodedValue is the snapshot's value of k when it is already decoded: from
+// the enrichment when the enrichment has k, else from the candidate.
+func (a *attempt) decodedValue(k string, enrichmentDoc map[string]any) (any, bool) {
+	if stampedFields[k] {
+		return nil, false
+	}
+	if _, fromEnrichment := a.enrichment[k]; fromEnrichment {
+		v, ok := enrichmentDoc[k]
+		return v, ok
+	}
+	v, ok := a.candidateDoc[k]
+	return v, ok
 }
 
 func tokenUsage(resp *enrichv1.EnrichResponse) map[string]any {

@@ -201,7 +201,7 @@ func TestRunner(t *testing.T) {
 			result.EmbeddingUpserted || result.EmbeddingSkippedReason != "embedding_disabled" {
 			t.Fatalf("result = %+v", result)
 		}
-		snap := result.CandidateSnapshot
+		snap := snapshotOf(t, result)
 		if snap["name"] != "Ada" || snap["status"] != "enriched" || snap["overall_score"] != 0.7 ||
 			snap["candidate_id"] != "cand-1" || snap["org_id"] != "tenant-alpha" {
 			t.Fatalf("snapshot = %v", snap)
@@ -504,7 +504,7 @@ func TestRunnerOnTheRealPluginPool(t *testing.T) {
 	if err := json.Unmarshal(job.Result, &result); err != nil {
 		t.Fatalf("job %s: %v", job.Status, err)
 	}
-	analysis, _ := result.CandidateSnapshot["resume_analysis"].(map[string]any)
+	analysis, _ := snapshotOf(t, result)["resume_analysis"].(map[string]any)
 	if job.Status != store.StatusCompleted || result.Enricher != "local_rules" || analysis == nil {
 		t.Fatalf("job %s, result %+v", job.Status, result)
 	}

@@ -56,6 +56,9 @@ type Config struct {
 	ServiceEnv []string
 	// LogLevel is the service's LOG_LEVEL (-log-level).
 	LogLevel string
+	// CPULayers runs the stack with its profiling listener and profiles the
+	// throughput and batch runs, to split the service's CPU by layer (-cpu-layers).
+	CPULayers bool
 
 	// Jobs and Concurrency shape the seed client workload (-jobs, -concurrency);
 	// Poll is its status polling interval (-poll).
@@ -174,6 +177,7 @@ func defineFlags(fs *flag.FlagSet, cfg *Config) *string {
 		return nil
 	})
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "LOG_LEVEL of the service")
+	fs.BoolVar(&cfg.CPULayers, "cpu-layers", true, "profile the throughput and batch runs for the service's CPU by layer (a stack of our own only)")
 	fs.IntVar(&cfg.Jobs, "jobs", JobsDefault, "seed client workload: jobs")
 	fs.IntVar(&cfg.Concurrency, "concurrency", ConcurrencyDefault, "seed client workload: clients")
 	fs.DurationVar(&cfg.Poll, "poll", PollDefault, "seed client workload: status polling interval")

@@ -93,6 +93,15 @@ func checkQuickRun(t *testing.T, out, stdout string) {
 			t.Errorf("%s run: %+v, want 20 completed with tokens, 20 cache hits and 0 tokens on the rerun", mode, llm)
 		}
 	}
+	// The service's CPU split by layer, from its profile, in the JSON and the table.
+	for _, mode := range []string{ModeThroughput, ModeBatch} {
+		if l := r.mode(mode).CPULayers; l == nil || l.Note != "" || l.MsPerJob["plugins"] <= 0 || len(l.ProfileSeconds) == 0 {
+			t.Errorf("%s run: cpu by layer %+v, want a split of a profile", mode, l)
+		}
+	}
+	if !strings.Contains(stdout, "cpu ms per job by layer: ") {
+		t.Errorf("stdout lacks the cpu by layer line:\n%s", stdout)
+	}
 	if r.Memory == nil || r.Memory.Service == nil || len(r.Memory.Plugins) == 0 {
 		t.Errorf("memory %+v, want the service and its plugins", r.Memory)
 	}

@@ -45,6 +45,9 @@ type ModeResult struct {
 	// CPUSeconds is the CPU each part of the stack used during the mode: where
 	// the time went.
 	CPUSeconds CPUUse `json:"cpuSeconds,omitempty"`
+	// CPULayers splits the service's CPU by layer (the throughput and batch
+	// runs of a stack of our own).
+	CPULayers *LayerCPU `json:"cpuByLayer,omitempty"`
 
 	latencies []time.Duration // for the chart; not written
 }

@@ -98,7 +98,7 @@ func (m *Main) stackConfig() localstack.StackConfig {
 		RepoRoot: cfg.RepoRoot, PythonBin: cfg.PythonBin, ServiceBin: cfg.ServiceBin,
 		Redis:    localstack.RedisConfig{Executable: cfg.RedisServer},
 		PoolSize: cfg.PoolSize, EmbedLatency: cfg.EmbedLatency, FirestoreEmulator: cfg.FirestoreEmulator,
-		ExtraEnv: cfg.ServiceEnv, LogLevel: cfg.LogLevel,
+		ExtraEnv: cfg.ServiceEnv, LogLevel: cfg.LogLevel, Profiling: cfg.CPULayers,
 		LogPath: filepath.Join(filepath.Dir(cfg.OutPath), "service.log"),
 	}
 }
@@ -107,11 +107,11 @@ func (m *Main) stackConfig() localstack.StackConfig {
 // rate comes from the throughput run.
 func (m *Main) runWorkloads(ctx context.Context, b *bench, r *Results) {
 	if b.cfg.runs(ModeSeed) {
-		r.Modes = append(r.Modes, m.measure(ctx, b.runSeed))
+		r.Modes = append(r.Modes, m.measure(ctx, b.runSeed, ""))
 	}
 	var maxRate float64
 	if b.cfg.runs(ModeThroughput) {
-		tp := m.measure(ctx, b.runThroughput)
+		tp := m.measure(ctx, b.runThroughput, ModeThroughput)
 		r.Modes = append(r.Modes, tp)
 		if tp.usable() {
 			maxRate = tp.JobsPerSecond
@@ -120,23 +120,32 @@ func (m *Main) runWorkloads(ctx context.Context, b *bench, r *Results) {
 	if b.cfg.runs(ModeSync) {
 		r.Modes = append(r.Modes, m.measure(ctx, func(ctx context.Context) *ModeResult {
 			return b.runSync(ctx, maxRate)
-		}))
+		}, ""))
 	}
 	if b.cfg.runs(ModeBatch) {
-		r.Modes = append(r.Modes, m.measure(ctx, b.runBatch))
+		r.Modes = append(r.Modes, m.measure(ctx, b.runBatch, ModeBatch))
 	}
 }
 
 // measure runs a workload under its own deadline and records the CPU each part of
-// the stack used meanwhile: where the time went.
-func (m *Main) measure(ctx context.Context, run func(context.Context) *ModeResult) *ModeResult {
+// the stack used meanwhile: where the time went. With layersOf, the mode's name
+// (and a stack that serves profiles), it also profiles the service, to split its
+// CPU by layer.
+func (m *Main) measure(ctx context.Context, run func(context.Context) *ModeResult, layersOf string) *ModeResult {
 	var servicePid, redisPid int
+	var profile *layerProfile
 	if m.stack != nil {
 		servicePid, redisPid = m.stack.Pids()
+		if layersOf != "" {
+			profile = m.startLayerProfile(ctx, layersOf)
+		}
 	}
 	before := measureCPU(m.ProcRoot, servicePid, redisPid)
 	res := withTimeout(ctx, m.Config.WorkloadTimeout, run)
 	res.CPUSeconds = measureCPU(m.ProcRoot, servicePid, redisPid).since(before)
+	if profile != nil {
+		res.CPULayers = profile.finish(ctx, res)
+	}
 	return res
 }
 

@@ -69,6 +69,10 @@ type Config struct {
 	MetricsMaxTenants     int
 	MetricsExportEnabled  bool
 	MetricsExportInterval time.Duration
+	// PprofAddr serves Go's profiles and the per-layer CPU profile on a loopback
+	// listener of its own, and labels the service's goroutines by layer
+	// (ENRICH_PPROF_ADDR, profiling.go). Empty, the default: neither.
+	PprofAddr string
 
 	Downstream DownstreamConfig
 	LLM        LLMConfig
@@ -264,5 +268,9 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 	cfg.HTTP = parseHTTPConfig(e, cfg.AuthMode)
 	checkAdminTokenLength(e, cfg.AdminToken, cfg.Profile == ProfileLocal)
 	cfg.MetricsPort = e.str("METRICS_PORT", "")
+	cfg.PprofAddr = e.str("ENRICH_PPROF_ADDR", "")
+	if err := checkLoopback(cfg.PprofAddr); err != nil {
+		e.errs = append(e.errs, fmt.Errorf("ENRICH_PPROF_ADDR: %w", err))
+	}
 	return cfg, errors.Join(e.errs...)
 }

@@ -84,7 +84,10 @@ type Main struct {
 	// metricsHTTP serves /metrics on METRICS_PORT; nil when it shares PORT.
 	metricsHTTP   *http.Server
 	metricsServed chan error
-	auth          *router.Authenticator
+	// pprofHTTP serves the profiles on ENRICH_PPROF_ADDR (profiling.go); nil when off.
+	pprofHTTP   *http.Server
+	pprofServed chan error
+	auth        *router.Authenticator
 	// tenants is the organizations directory (Firestore); nil: tenants are not
 	// checked for existence or activity.
 	tenants router.TenantDirectory
@@ -128,14 +131,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startExporter(ctx); err != nil {
 		return err
 	}
-	if err := m.startPool(ctx); err != nil {
+	if err := m.inLayer(ctx, "pool", m.startPool); err != nil {
 		return err
 	}
 	llm, err := m.llmWorkerConfig()
 	if err != nil {
 		return err
 	}
-	runner, err := worker.New(m.store, m.pool, worker.Config{
+	wcfg := worker.Config{
 		Concurrency: m.Config.Concurrency,
 		BatchSize:   m.Config.BatchSize,
 		// The rules enricher is cheaper to run again than to checkpoint on every job.
@@ -149,12 +152,14 @@ func (m *Main) Run(ctx context.Context) error {
 		Candidates:        optional[worker.CandidateStore](m.candidates),
 		Embedder:          optional[worker.Embedder](m.embedder),
 		LLM:               llm,
-	})
+	}
+	jobs, enricher := m.layered(m.store, m.pool, &wcfg)
+	runner, err := worker.New(jobs, enricher, wcfg)
 	if err != nil {
 		return err
 	}
 	m.runner = runner
-	if err := m.runner.Start(ctx); err != nil {
+	if err := m.inLayer(ctx, "worker", m.runner.Start); err != nil {
 		return err
 	}
 	if err := m.startAuth(ctx); err != nil {
@@ -309,11 +314,26 @@ func (m *Main) serveHTTP() error {
 		return err
 	}
 	mux.Handle("/", handler)
+	var pprofAddr string
+	if m.Config.PprofAddr != "" {
+		if pprofAddr, err = m.serveProfiles(); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	m.http = newHTTPServer(mux, m.Config.SyncWait, m.log)
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.http.Serve(ln) }()
-	m.log.Info("listening", "addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
-		"concurrency", m.Config.Concurrency, "auth_mode", m.Config.AuthMode, "admin_api", m.Config.AdminToken != "")
+	// The server's per-connection goroutines inherit the "http" layer from Serve's.
+	_ = m.inLayer(context.Background(), "http", func(context.Context) error {
+		go func() { m.served <- m.http.Serve(ln) }()
+		return nil
+	})
+	fields := []any{"addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
+		"concurrency", m.Config.Concurrency, "auth_mode", m.Config.AuthMode, "admin_api", m.Config.AdminToken != ""}
+	if pprofAddr != "" {
+		fields = append(fields, "pprof_addr", pprofAddr)
+	}
+	m.log.Info("listening", fields...)
 	return nil
 }
 
@@ -406,6 +426,7 @@ func (m *Main) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, m.stopProfiles(ctx))
 	if m.auth != nil {
 		errs = append(errs, m.auth.Stop(ctx))
 	}

@@ -45,6 +45,9 @@ type Service struct {
 	// URL is http://127.0.0.1:PORT; Addr is the address the service logged it
 	// listens on, as it logged it ("[::]:PORT" when it listens on every interface).
 	URL, Addr string
+	// PprofURL is http://ADDR of the profiling listener (ENRICH_PPROF_ADDR); ""
+	// when the service runs without one.
+	PprofURL string
 	// LogPath is where its log goes ("" when discarded).
 	LogPath string
 	proc    *child
@@ -77,9 +80,12 @@ func StartService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case addr := <-sink.listening:
-		s.Addr = addr
-		s.URL = "http://" + loopbackAddr(addr)
+	case addrs := <-sink.listening:
+		s.Addr = addrs.api
+		s.URL = "http://" + loopbackAddr(addrs.api)
+		if addrs.pprof != "" {
+			s.PprofURL = "http://" + addrs.pprof
+		}
 		return s, nil
 	case <-proc.exited:
 		err = fmt.Errorf("the service exited (%s) before listening:\n%s", proc.exitStatus(), sink.Tail())
@@ -131,21 +137,25 @@ func (s *Service) Close() error {
 
 // logSink receives the service's output through exec's copying goroutine: it
 // writes it to a file, keeps the last lines for error reports, and reports the
-// address of the "listening" line once.
+// addresses of the "listening" line once.
 type logSink struct {
 	mu        sync.Mutex
 	file      *os.File
 	w         *bufio.Writer
 	partial   []byte
 	tail      []string
-	listening chan string // buffered 1; sent once
+	listening chan listenAddrs // buffered 1; sent once
 	found     bool
 }
+
+// listenAddrs are the addresses the "listening" line gives: the API's, and the
+// profiling listener's when there is one.
+type listenAddrs struct{ api, pprof string }
 
 const tailLines = 40
 
 func newLogSink(path string) (*logSink, error) {
-	s := &logSink{listening: make(chan string, 1)}
+	s := &logSink{listening: make(chan listenAddrs, 1)}
 	if path == "" {
 		s.w = bufio.NewWriter(io.Discard)
 		return s, nil
@@ -186,10 +196,11 @@ func (s *logSink) line(line string) {
 	var entry struct {
 		Message string `json:"@message"`
 		Addr    string `json:"addr"`
+		Pprof   string `json:"pprof_addr"`
 	}
 	if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "listening" && entry.Addr != "" {
 		s.found = true
-		s.listening <- entry.Addr
+		s.listening <- listenAddrs{api: entry.Addr, pprof: entry.Pprof}
 	}
 }
 

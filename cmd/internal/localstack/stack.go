@@ -28,6 +28,9 @@ type StackConfig struct {
 	// project FirestoreProject (default FirestoreProjectDefault).
 	FirestoreEmulator string
 	FirestoreProject  string
+	// Profiling runs each instance with a profiling listener on loopback
+	// (ENRICH_PPROF_ADDR), its CPU labelled by layer: see Service.PprofURL.
+	Profiling bool
 	// ExtraEnv is appended to every instance's environment and wins over ours.
 	ExtraEnv []string
 	LogLevel string
@@ -131,6 +134,9 @@ func (s *Stack) ServiceEnv() []string {
 		"ENRICH_PLUGIN_SCRIPT=" + filepath.Join(cfg.RepoRoot, "cloud_run_worker", PluginMarker),
 		"ENRICH_EMBED_ENABLED=true",
 		"ENRICH_EMBED_BASE_URL=" + s.Embed.URL,
+	}
+	if cfg.Profiling {
+		env = append(env, "ENRICH_PPROF_ADDR=127.0.0.1:0")
 	}
 	if cfg.FirestoreEmulator != "" {
 		// The emulator's variables (REFERENCE §8).
