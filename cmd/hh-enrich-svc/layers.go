@@ -60,6 +60,12 @@ func (l layeredStore) Release(ctx context.Context, lease *store.Lease) error {
 	return l.s.Release(ctx, lease)
 }
 
+func (l layeredStore) DeferForRateLimit(ctx context.Context, lease *store.Lease, d store.RateLimitDeferral) error {
+	enter(layerStore)
+	defer leave()
+	return l.s.DeferForRateLimit(ctx, lease, d)
+}
+
 func (l layeredStore) SaveCheckpoint(ctx context.Context, lease *store.Lease, checkpoint json.RawMessage) error {
 	enter(layerStore)
 	defer leave()
