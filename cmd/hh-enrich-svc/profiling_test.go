@@ -93,6 +93,10 @@ func (p *layerProbe) Fail(context.Context, *store.Lease, store.JobError) (bool, 
 	return false, nil
 }
 func (p *layerProbe) Release(context.Context, *store.Lease) error { p.note("Release"); return nil }
+func (p *layerProbe) DeferForRateLimit(context.Context, *store.Lease, store.RateLimitDeferral) error {
+	p.note("DeferForRateLimit")
+	return nil
+}
 func (p *layerProbe) SaveCheckpoint(context.Context, *store.Lease, json.RawMessage) error {
 	p.note("SaveCheckpoint")
 	return nil
@@ -160,6 +164,7 @@ func TestLayeredDependenciesRunEachCallInItsLayer(t *testing.T) {
 	_ = s.Complete(ctx, nil, nil)
 	_, _ = s.Fail(ctx, nil, store.JobError{})
 	_ = s.Release(ctx, nil)
+	_ = s.DeferForRateLimit(ctx, nil, store.RateLimitDeferral{})
 	_ = s.SaveCheckpoint(ctx, nil, nil)
 	_, _ = s.LeaseBatch(ctx, 1)
 	_, _ = s.HeartbeatMany(ctx, nil)
@@ -175,7 +180,7 @@ func TestLayeredDependenciesRunEachCallInItsLayer(t *testing.T) {
 	want := map[string]string{"Enrich": "pool", "EnrichBatch": "pool", "EnrichSplit": "pool",
 		"Load": "embed", "SaveEnrichment": "embed", "Upsert": "embed"}
 	for _, method := range []string{"Lease", "WaitForWork", "Heartbeat", "Complete", "Fail", "Release",
-		"SaveCheckpoint", "LeaseBatch", "HeartbeatMany", "EndMany", "AddTokenUsage"} {
+		"DeferForRateLimit", "SaveCheckpoint", "LeaseBatch", "HeartbeatMany", "EndMany", "AddTokenUsage"} {
 		want[method] = "store"
 	}
 	for method, layer := range want {
