@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// submitGate holds the first submit script call that goes through its
+// client until released, and counts the calls.
+type submitGate struct {
+	entered, release chan struct{}
+	once             sync.Once
+	mu               sync.Mutex
+	calls            int
+}
+
+func newSubmitGate() *submitGate {
+	return &submitGate{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *submitGate) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (g *submitGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "evalsha" && isSubmitScript(cmd) {
+			g.mu.Lock()
+			g.calls++
+			g.mu.Unlock()
+			first := false
+			g.once.Do(func() { first = true })
+			if first {
+				close(g.entered)
+				<-g.release
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (g *submitGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// isSubmitScript tells a run of submitScript (loaded beforehand, so always
+// an EVALSHA).
+func isSubmitScript(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	return len(args) > 1 && args[1] == submitScript.Hash()
+}
+
+func (g *submitGate) callCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls
+}
+
+// gatedStore returns a store on redisBackend whose client passes through
+// gate, with submitScript loaded so that every call is one EVALSHA.
+func gatedStore(t *testing.T, gate *submitGate) (*RedisStore, *testBundle) {
+	t.Helper()
+	s, b := setup(t, redisBackend, Config{})
+	if err := submitScript.Load(t.Context(), b.client).Err(); err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(shared.redisOptions(t))
+	t.Cleanup(func() { _ = client.Close() })
+	client.AddHook(gate)
+	gated, err := NewRedisStore(client, s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gated, b
+}
+
+// waitForWaiting returns once n submits wait for the next call of s.
+func waitForWaiting(s *RedisStore, n int) {
+	for {
+		s.submits.mu.Lock()
+		waiting := len(s.submits.waiting)
+		s.submits.mu.Unlock()
+		if waiting >= n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+type submitOutcome struct {
+	job     *Job
+	created bool
+	err     error
+}
+
+func submitAsync(s *RedisStore, ctx context.Context, req SubmitRequest) <-chan submitOutcome {
+	out := make(chan submitOutcome, 1)
+	go func() {
+		job, created, err := s.Submit(ctx, req)
+		out <- submitOutcome{job, created, err}
+	}()
+	return out
+}
+
+func TestSubmitsMadeWhileOneIsInFlightShareTheNextCall(t *testing.T) {
+	t.Parallel()
+	gate := newSubmitGate()
+	s, b := gatedStore(t, gate)
+	first := submitAsync(s, t.Context(), request("cand-0"))
+	<-gate.entered
+	// Four new candidates, and one more submit of cand-1: it must dedupe to
+	// the job the same call creates for cand-1 before it.
+	reqs := []SubmitRequest{request("cand-1"), request("cand-2"), request("cand-3"), request("cand-4"), request("cand-1")}
+	outcomes := make([]<-chan submitOutcome, len(reqs))
+	for i, req := range reqs {
+		outcomes[i] = submitAsync(s, t.Context(), req)
+		waitForWaiting(s, i+1) // in this order
+	}
+	close(gate.release)
+
+	if o := <-first; o.err != nil || !o.created {
+		t.Fatalf("first Submit = %v, created %v", o.err, o.created)
+	}
+	results := make([]submitOutcome, len(reqs))
+	for i, out := range outcomes {
+		if results[i] = <-out; results[i].err != nil {
+			t.Fatalf("Submit(%s): %v", reqs[i].CandidateID, results[i].err)
+		}
+	}
+	for i := range 4 {
+		if !results[i].created || results[i].job.CandidateID != reqs[i].CandidateID {
+			t.Errorf("Submit(%s) = job of %s, created %v; want a new job", reqs[i].CandidateID, results[i].job.CandidateID, results[i].created)
+		}
+	}
+	if last := results[4]; last.created || last.job.ID != results[0].job.ID {
+		t.Errorf("second Submit(cand-1) = job %s, created %v; want a dedupe to %s", last.job.ID, last.created, results[0].job.ID)
+	}
+	if n := gate.callCount(); n != 2 {
+		t.Errorf("%d submit script calls, want 2: the first alone, then the five that waited", n)
+	}
+	c := mustCounts(t, s)
+	if c.Submitted != 5 || c.Queued != 5 || c.QueueDepth["tenant-a"] != 5 || c.DedupeHits["tenant-a"] != 1 {
+		t.Errorf("counts %+v; want 5 submitted, 5 queued (depth 5), 1 dedupe hit", c)
+	}
+	if got := len(b.queue(t)); got != 5 {
+		t.Errorf("%d jobs queued, want 5", got)
+	}
+	if n := b.client.LLen(t.Context(), b.keys.wakeup()).Val(); n != 5 {
+		t.Errorf("%d wake tokens, want one per new job: 5", n)
+	}
+}
+
+func TestASubmitCancelledWhileItWaitsIsNotMade(t *testing.T) {
+	t.Parallel()
+	gate := newSubmitGate()
+	s, b := gatedStore(t, gate)
+	first := submitAsync(s, t.Context(), request("cand-0"))
+	<-gate.entered
+	ctx, cancel := context.WithCancel(t.Context())
+	cancelled := submitAsync(s, ctx, request("cand-1"))
+	waitForWaiting(s, 1)
+	cancel()
+	if o := <-cancelled; !errors.Is(o.err, context.Canceled) {
+		t.Errorf("cancelled Submit = %v, created %v; want context.Canceled", o.err, o.created)
+	}
+	close(gate.release)
+	if o := <-first; o.err != nil || !o.created {
+		t.Fatalf("first Submit = %v, created %v", o.err, o.created)
+	}
+	if c := mustCounts(t, s); c.Submitted != 1 {
+		t.Errorf("submitted %d, want 1: the cancelled submit never reached Redis", c.Submitted)
+	}
+	if n := gate.callCount(); n != 1 {
+		t.Errorf("%d submit script calls, want 1", n)
+	}
+	if got := len(b.queue(t)); got != 1 {
+		t.Errorf("%d jobs queued, want 1", got)
+	}
+}
