@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -150,20 +151,21 @@ func pairsToMap(reply any) (map[string]string, error) {
 // every depth, so that the client's key order does not matter (REFERENCE
 // W5). canonicalPayload is readPayload's; nil for no payload.
 func dedupeHash(req SubmitRequest, canonicalPayload []byte) string {
-	var source []byte
+	h := sha1.New()
 	if req.IdempotencyKey != "" {
-		source = append([]byte("idem:"), req.IdempotencyKey...)
+		_, _ = io.WriteString(h, "idem:"+req.IdempotencyKey)
 	} else {
-		source = make([]byte, 0, len(canonicalPayload)+len(req.CandidateID)+32)
-		source = append(source, `{"candidateId":`...)
-		source = appendMarshalledString(source, req.CandidateID)
-		source = append(source, `,"payload":`...)
+		head := make([]byte, 0, 64)
+		head = append(head, `{"candidateId":`...)
+		head = appendMarshalledString(head, req.CandidateID)
+		head = append(head, `,"payload":`...)
 		if canonicalPayload == nil {
-			source = append(source, "null"...)
+			head = append(head, "null"...)
 		}
-		source = append(source, canonicalPayload...)
-		source = append(source, '}')
+		_, _ = h.Write(head) // a hash.Hash never returns an error
+		_, _ = h.Write(canonicalPayload)
+		_, _ = h.Write([]byte{'}'})
 	}
-	sum := sha1.Sum(source)
-	return hex.EncodeToString(sum[:])
+	var sum [sha1.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -30,18 +31,44 @@ var errPayloadDepth = errors.New("exceeded max depth")
 // readPayload validates payload and returns its compact and canonical forms;
 // both are nil when there is no payload (absent or JSON null).
 func readPayload(payload json.RawMessage) (compact, canonical []byte, err error) {
+	compact, err = readPayloadWith(payload, func(c []byte) { canonical = bytes.Clone(c) })
+	return compact, canonical, err
+}
+
+// readPayloadWith is readPayload for a caller that only reads the canonical
+// form: use gets it (nil for no payload) in a buffer that is reused after
+// use returns, which saves a submit its largest allocations.
+func readPayloadWith(payload json.RawMessage, use func(canonical []byte)) (compact []byte, err error) {
 	trimmed := bytes.TrimSpace(payload)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return nil, nil, nil
+		use(nil)
+		return nil, nil
 	}
-	r := payloadReader{in: trimmed, out: make([]byte, 0, len(trimmed))}
+	r := payloadReaders.Get().(*payloadReader)
+	defer r.release()
+	r.in = trimmed
 	if err := r.value(); err != nil {
-		return nil, nil, fmt.Errorf("store: invalid payload JSON: %w", err)
+		return nil, fmt.Errorf("store: invalid payload JSON: %w", err)
 	}
 	if r.skipSpace(); r.pos < len(r.in) {
-		return nil, nil, fmt.Errorf("store: invalid payload JSON: %w", r.unexpected("after top-level value"))
+		return nil, fmt.Errorf("store: invalid payload JSON: %w", r.unexpected("after top-level value"))
 	}
-	return r.compacted(), r.out, nil
+	use(r.out)
+	return r.compacted(), nil
+}
+
+// payloadReaders keeps readers, with the buffers they grew, between submits.
+var payloadReaders = sync.Pool{New: func() any { return new(payloadReader) }}
+
+// release empties r, keeping its buffers unless a huge payload grew them,
+// and puts it back in payloadReaders.
+func (r *payloadReader) release() {
+	const keepBytes = 64 << 10
+	if cap(r.out) > keepBytes || cap(r.scratch) > keepBytes {
+		return
+	}
+	*r = payloadReader{out: r.out[:0], scratch: r.scratch[:0], members: r.members[:0]}
+	payloadReaders.Put(r)
 }
 
 // payloadReader is a recursive-descent JSON reader that writes the canonical
@@ -109,11 +136,11 @@ func (r *payloadReader) value() error {
 	case c == '[':
 		return r.array()
 	case c == '"':
-		token, _, asMarshalled, err := r.stringToken()
+		token, _, form, err := r.stringToken()
 		if err != nil {
 			return err
 		}
-		r.out = appendCanonicalString(r.out, token, asMarshalled)
+		r.out = appendCanonicalString(r.out, token, form)
 		return nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return r.number()
@@ -175,12 +202,12 @@ func (r *payloadReader) member() error {
 	if r.skipSpace(); r.pos >= len(r.in) || r.in[r.pos] != '"' {
 		return r.unexpected("looking for beginning of object key string")
 	}
-	token, escaped, asMarshalled, err := r.stringToken()
+	token, escaped, form, err := r.stringToken()
 	if err != nil {
 		return err
 	}
 	start := len(r.out)
-	r.out = appendCanonicalString(r.out, token, asMarshalled)
+	r.out = appendCanonicalString(r.out, token, form)
 	if r.skipSpace(); r.pos >= len(r.in) || r.in[r.pos] != ':' {
 		return r.unexpected("after object key")
 	}
@@ -241,51 +268,78 @@ func (r *payloadReader) array() error {
 	return nil
 }
 
-// stringToken reads a string, quotes included, as written, and tells how it
-// is written: escaped, when it has escape sequences (so its decoded value
-// differs); asMarshalled, when it is already what encoding/json writes for
-// its decoded value: valid UTF-8 without the characters Marshal escapes for
-// HTML and JavaScript (<, >, &, U+2028, U+2029), and no escapes but the
-// ones Marshal writes the same way. One pass, since strings are most of a
-// candidate's bytes.
-func (r *payloadReader) stringToken() (token []byte, escaped, asMarshalled bool, err error) {
+// stringToken reads a string, quotes included, as written, and tells how
+// encoding/json would write its decoded value (stringForm). One pass, since
+// strings are most of a candidate's bytes.
+func (r *payloadReader) stringToken() (token []byte, escaped bool, form stringForm, err error) {
 	start := r.pos
-	asMarshalled = true
+	form = asWritten
 	for i := r.pos + 1; i < len(r.in); {
+		for i < len(r.in) && !stringSpecial[r.in[i]] {
+			i++
+		}
+		if i == len(r.in) {
+			break
+		}
 		switch c := r.in[i]; {
 		case c == '"':
 			r.pos = i + 1
-			return r.in[start:r.pos], escaped, asMarshalled, nil
+			return r.in[start:r.pos], escaped, form, nil
 		case c == '\\':
 			n, ok := escapeLength(r.in[i:])
 			if !ok {
 				r.pos = min(i+1, len(r.in)-1)
-				return nil, false, false, r.unexpected("in string escape code")
+				return nil, false, 0, r.unexpected("in string escape code")
 			}
 			if c := r.in[i+1]; c == '/' || c == 'u' { // decode to what Marshal writes otherwise
-				asMarshalled = false
+				form = reencoded
 			}
 			escaped = true
 			i += n
 		case c < 0x20:
 			r.pos = i
-			return nil, false, false, r.unexpected("in string literal")
+			return nil, false, 0, r.unexpected("in string literal")
 		case c == '<' || c == '>' || c == '&':
-			asMarshalled = false
+			form = max(form, htmlEscaped)
 			i++
-		case c >= utf8.RuneSelf:
+		default: // not ASCII
 			rn, size := utf8.DecodeRune(r.in[i:])
 			if (rn == utf8.RuneError && size == 1) || rn == '\u2028' || rn == '\u2029' {
-				asMarshalled = false
+				form = reencoded
 			}
 			i += size
-		default:
-			i++
 		}
 	}
 	r.pos = len(r.in)
-	return nil, false, false, r.unexpected("")
+	return nil, false, 0, r.unexpected("")
 }
+
+// stringForm is how encoding/json writes a string's decoded value, compared
+// with how the payload wrote it.
+type stringForm int
+
+const (
+	// asWritten: valid UTF-8 without the characters Marshal escapes for HTML
+	// and JavaScript, and no escapes but the ones Marshal writes the same way.
+	asWritten stringForm = iota
+	// htmlEscaped: the same, but for <, > and &, which Marshal writes as
+	// \u003c, \u003e and \u0026.
+	htmlEscaped
+	// reencoded: anything else (\/, \uXXXX, invalid UTF-8, U+2028, U+2029),
+	// left to encoding/json's own decode and encode.
+	reencoded
+)
+
+// htmlEscapes are encoding/json's escapes of <, > and &.
+var htmlEscapes = map[byte]string{'<': `\u003c`, '>': `\u003e`, '&': `\u0026`}
+
+// stringSpecial marks the bytes stringToken must look at; it skips the rest.
+var stringSpecial = func() (special [256]bool) {
+	for c := range 256 {
+		special[c] = c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&'
+	}
+	return special
+}()
 
 // escapeLength is the length of the escape sequence s starts with, or false
 // when it is not one JSON allows.
@@ -369,12 +423,22 @@ func (r *payloadReader) literal(word string) error {
 }
 
 // appendCanonicalString appends the string token (quotes included, as
-// written) the way encoding/json marshals its decoded value: as written when
-// it already is (asMarshalled, see stringToken), else through encoding/json's
-// own decode and encode.
-func appendCanonicalString(out, token []byte, asMarshalled bool) []byte {
-	if asMarshalled {
+// written) the way encoding/json marshals its decoded value, written in form
+// (see stringToken).
+func appendCanonicalString(out, token []byte, form stringForm) []byte {
+	switch form {
+	case asWritten:
 		return append(out, token...)
+	case htmlEscaped:
+		for {
+			i := bytes.IndexAny(token, "<>&")
+			if i < 0 {
+				return append(out, token...)
+			}
+			out = append(out, token[:i]...)
+			out = append(out, htmlEscapes[token[i]]...)
+			token = token[i+1:]
+		}
 	}
 	var s string
 	if err := json.Unmarshal(token, &s); err != nil {

@@ -68,18 +68,22 @@ local function submitOne(k, a)
     return {0, redis.call('HGETALL', jobKeyPrefix .. recalled())}, false
   end
 
-  if not force then
+  -- Claim the dedupe key. A new candidate, the common case, takes one
+  -- command (SET NX); a force takes the key over.
+  local claimed = force or redis.call('SET', dedupeKey, jobID, 'PX', dedupeTTL, 'NX')
+  if not claimed then
     local existingID = redis.call('GET', dedupeKey)
-    if existingID then
-      local existingKey = jobKeyPrefix .. existingID
-      local existing = redis.call('HMGET', existingKey, 'tenantId', 'status')
-      -- A failed job does not dedupe (REFERENCE W7), nor does an expired one.
-      if existing[1] == tenantID and existing[2] and existing[2] ~= 'failed' then
-        redis.call('HINCRBY', dedupeHits, tenantID, 1)
-        remember(existingID)
-        return {0, redis.call('HGETALL', existingKey)}, false
-      end
+    local existingKey = jobKeyPrefix .. existingID
+    local existing = redis.call('HMGET', existingKey, 'tenantId', 'status')
+    -- A failed job does not dedupe (REFERENCE W7), nor does an expired one.
+    if existing[1] == tenantID and existing[2] and existing[2] ~= 'failed' then
+      redis.call('HINCRBY', dedupeHits, tenantID, 1)
+      remember(existingID)
+      return {0, redis.call('HGETALL', existingKey)}, false
     end
+  end
+  if force or not claimed then
+    redis.call('SET', dedupeKey, jobID, 'PX', dedupeTTL)
   end
 
   -- No TTL: the hash lives until the job ends (see finish).
@@ -88,7 +92,6 @@ local function submitOne(k, a)
     hash[2 * i - 1], hash[2 * i] = newJobFields[i], ARGV[a + 3 + i]
   end
   redis.call('HSET', jobKey, unpack(hash))
-  redis.call('SET', dedupeKey, jobID, 'PX', dedupeTTL)
   enqueueReady(tenantID, high, normal, force, jobID, false)
   return {1}, true
 end
@@ -192,7 +195,8 @@ func (s *RedisStore) newJob(req SubmitRequest) (*Job, string, error) {
 	if req.TenantID == "" || req.CandidateID == "" {
 		return nil, "", errors.New("store: submit: tenant and candidate ids are required")
 	}
-	payload, canonical, err := readPayload(req.Payload)
+	var sourceHash string
+	payload, err := readPayloadWith(req.Payload, func(canonical []byte) { sourceHash = dedupeHash(req, canonical) })
 	if err != nil {
 		return nil, "", err
 	}
@@ -212,7 +216,7 @@ func (s *RedisStore) newJob(req SubmitRequest) (*Job, string, error) {
 	if req.Force {
 		job.Priority = priorityForce
 	}
-	return job, s.keys.dedupe(req.TenantID, dedupeHash(req, canonical)), nil
+	return job, s.keys.dedupe(req.TenantID, sourceHash), nil
 }
 
 // millis is a duration as the integer milliseconds PEXPIRE and SET PX take.

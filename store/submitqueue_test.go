@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -10,17 +11,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// submitGate holds the first submit script call that goes through its
-// client until released, and counts the calls.
+// submitGate holds the first submitCallsInFlight submit script calls that go
+// through its client until released, so that the next submits must wait, and
+// counts the calls.
 type submitGate struct {
 	entered, release chan struct{}
-	once             sync.Once
 	mu               sync.Mutex
 	calls            int
 }
 
 func newSubmitGate() *submitGate {
-	return &submitGate{entered: make(chan struct{}), release: make(chan struct{})}
+	return &submitGate{entered: make(chan struct{}, submitCallsInFlight), release: make(chan struct{})}
 }
 
 func (g *submitGate) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -30,15 +31,36 @@ func (g *submitGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if cmd.Name() == "evalsha" && isSubmitScript(cmd) {
 			g.mu.Lock()
 			g.calls++
+			held := g.calls <= submitCallsInFlight
 			g.mu.Unlock()
-			first := false
-			g.once.Do(func() { first = true })
-			if first {
-				close(g.entered)
+			if held {
+				g.entered <- struct{}{}
 				<-g.release
 			}
 		}
 		return next(ctx, cmd)
+	}
+}
+
+// fillCalls makes submitCallsInFlight submits, each alone in a call the gate
+// holds, and returns their outcomes.
+func fillCalls(t *testing.T, s *RedisStore, gate *submitGate) []<-chan submitOutcome {
+	t.Helper()
+	var held []<-chan submitOutcome
+	for i := range submitCallsInFlight {
+		held = append(held, submitAsync(s, t.Context(), request(fmt.Sprint("held-", i))))
+		<-gate.entered
+	}
+	return held
+}
+
+// checkHeld fails t unless every held submit created its job.
+func checkHeld(t *testing.T, held []<-chan submitOutcome) {
+	t.Helper()
+	for _, out := range held {
+		if o := <-out; o.err != nil || !o.created {
+			t.Fatalf("held Submit = %v, created %v", o.err, o.created)
+		}
 	}
 }
 
@@ -105,12 +127,11 @@ func submitAsync(s *RedisStore, ctx context.Context, req SubmitRequest) <-chan s
 	return out
 }
 
-func TestSubmitsMadeWhileOneIsInFlightShareTheNextCall(t *testing.T) {
+func TestSubmitsMadeWhileCallsAreInFlightShareTheNextCall(t *testing.T) {
 	t.Parallel()
 	gate := newSubmitGate()
 	s, b := gatedStore(t, gate)
-	first := submitAsync(s, t.Context(), request("cand-0"))
-	<-gate.entered
+	held := fillCalls(t, s, gate)
 	// Four new candidates, and one more submit of cand-1: it must dedupe to
 	// the job the same call creates for cand-1 before it.
 	reqs := []SubmitRequest{request("cand-1"), request("cand-2"), request("cand-3"), request("cand-4"), request("cand-1")}
@@ -120,10 +141,7 @@ func TestSubmitsMadeWhileOneIsInFlightShareTheNextCall(t *testing.T) {
 		waitForWaiting(s, i+1) // in this order
 	}
 	close(gate.release)
-
-	if o := <-first; o.err != nil || !o.created {
-		t.Fatalf("first Submit = %v, created %v", o.err, o.created)
-	}
+	checkHeld(t, held)
 	results := make([]submitOutcome, len(reqs))
 	for i, out := range outcomes {
 		if results[i] = <-out; results[i].err != nil {
@@ -138,18 +156,19 @@ func TestSubmitsMadeWhileOneIsInFlightShareTheNextCall(t *testing.T) {
 	if last := results[4]; last.created || last.job.ID != results[0].job.ID {
 		t.Errorf("second Submit(cand-1) = job %s, created %v; want a dedupe to %s", last.job.ID, last.created, results[0].job.ID)
 	}
-	if n := gate.callCount(); n != 2 {
-		t.Errorf("%d submit script calls, want 2: the first alone, then the five that waited", n)
+	if n, want := gate.callCount(), submitCallsInFlight+1; n != want {
+		t.Errorf("%d submit script calls, want %d: the held ones, then one for the five that waited", n, want)
 	}
 	c := mustCounts(t, s)
-	if c.Submitted != 5 || c.Queued != 5 || c.QueueDepth["tenant-a"] != 5 || c.DedupeHits["tenant-a"] != 1 {
-		t.Errorf("counts %+v; want 5 submitted, 5 queued (depth 5), 1 dedupe hit", c)
+	want := int64(submitCallsInFlight + 4)
+	if c.Submitted != want || c.Queued != want || c.QueueDepth["tenant-a"] != want || c.DedupeHits["tenant-a"] != 1 {
+		t.Errorf("counts %+v; want %d submitted, %d queued (and depth), 1 dedupe hit", c, want, want)
 	}
-	if got := len(b.queue(t)); got != 5 {
-		t.Errorf("%d jobs queued, want 5", got)
+	if got := len(b.queue(t)); got != int(want) {
+		t.Errorf("%d jobs queued, want %d", got, want)
 	}
-	if n := b.client.LLen(t.Context(), b.keys.wakeup()).Val(); n != 5 {
-		t.Errorf("%d wake tokens, want one per new job: 5", n)
+	if n := b.client.LLen(t.Context(), b.keys.wakeup()).Val(); n != want {
+		t.Errorf("%d wake tokens, want one per new job: %d", n, want)
 	}
 }
 
@@ -157,8 +176,7 @@ func TestASubmitCancelledWhileItWaitsIsNotMade(t *testing.T) {
 	t.Parallel()
 	gate := newSubmitGate()
 	s, b := gatedStore(t, gate)
-	first := submitAsync(s, t.Context(), request("cand-0"))
-	<-gate.entered
+	held := fillCalls(t, s, gate)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancelled := submitAsync(s, ctx, request("cand-1"))
 	waitForWaiting(s, 1)
@@ -167,16 +185,14 @@ func TestASubmitCancelledWhileItWaitsIsNotMade(t *testing.T) {
 		t.Errorf("cancelled Submit = %v, created %v; want context.Canceled", o.err, o.created)
 	}
 	close(gate.release)
-	if o := <-first; o.err != nil || !o.created {
-		t.Fatalf("first Submit = %v, created %v", o.err, o.created)
+	checkHeld(t, held)
+	if c := mustCounts(t, s); c.Submitted != int64(submitCallsInFlight) {
+		t.Errorf("submitted %d, want %d: the cancelled submit never reached Redis", c.Submitted, submitCallsInFlight)
 	}
-	if c := mustCounts(t, s); c.Submitted != 1 {
-		t.Errorf("submitted %d, want 1: the cancelled submit never reached Redis", c.Submitted)
+	if n := gate.callCount(); n != submitCallsInFlight {
+		t.Errorf("%d submit script calls, want %d", n, submitCallsInFlight)
 	}
-	if n := gate.callCount(); n != 1 {
-		t.Errorf("%d submit script calls, want 1", n)
-	}
-	if got := len(b.queue(t)); got != 1 {
-		t.Errorf("%d jobs queued, want 1", got)
+	if got := len(b.queue(t)); got != submitCallsInFlight {
+		t.Errorf("%d jobs queued, want %d", got, submitCallsInFlight)
 	}
 }
