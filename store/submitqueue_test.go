@@ -196,3 +196,57 @@ func TestASubmitCancelledWhileItWaitsIsNotMade(t *testing.T) {
 		t.Errorf("%d jobs queued, want %d", got, submitCallsInFlight)
 	}
 }
+
+// TestOneCallRunsItsSubmitsInOrder runs a call of several submits, as
+// submitQueue makes them, on every backend: each submit does what it would do
+// alone, in order, and the counters and the ring add up.
+func TestOneCallRunsItsSubmitsInOrder(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, bk *backend) {
+		s, b := setup(t, bk, Config{})
+		forced := request("cand-1")
+		forced.Force = true
+		reqs := []SubmitRequest{request("cand-1"), requestOf("tenant-b", "cand-2"), request("cand-1"), forced}
+		var submits []*pendingSubmit
+		for _, req := range reqs {
+			job, dedupeKey, err := s.newJob(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			submits = append(submits, &pendingSubmit{tenantID: req.TenantID, force: req.Force, job: job, dedupeKey: dedupeKey})
+		}
+		replies, err := s.runSubmits(t.Context(), submits)
+		if err != nil {
+			t.Fatalf("runSubmits: %v", err)
+		}
+		var ids []string
+		for i, reply := range replies {
+			job, created, err := submitted(submits[i].job, reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wantNew := i != 2; created != wantNew {
+				t.Errorf("submit %d (%s) created %v, want %v", i, reqs[i].CandidateID, created, wantNew)
+			}
+			ids = append(ids, job.ID)
+		}
+		if ids[2] != ids[0] {
+			t.Errorf("the second submit of cand-1 resolved to %s, want the first's job %s", ids[2], ids[0])
+		}
+		if got := b.ready(t, "tenant-a"); len(got) != 2 || got[0] != ids[3] || got[1] != ids[0] {
+			t.Errorf("tenant-a's jobs in lease order %v, want the forced %s, then %s", got, ids[3], ids[0])
+		}
+		c := mustCounts(t, s)
+		if c.Submitted != 3 || c.Queued != 3 || c.QueueDepth["tenant-a"] != 2 || c.QueueDepth["tenant-b"] != 1 || c.DedupeHits["tenant-a"] != 1 {
+			t.Errorf("counts %+v; want 3 submitted and queued, depth 2 and 1, 1 dedupe hit", c)
+		}
+		// Both tenants are in the ring, once each: leasing alternates.
+		var tenants []string
+		for range 3 {
+			l := mustLease(t, s)
+			tenants = append(tenants, l.Job.TenantID)
+		}
+		if tenants[0] == tenants[1] {
+			t.Errorf("leased tenants %v, want the two tenants in turn", tenants)
+		}
+	})
+}
