@@ -123,12 +123,14 @@ func (s *RedisStore) newBatchJobs(tenantID string, reqs []SubmitRequest) ([]*Job
 // their SHA; a command that finds its script gone (Redis restarted or flushed its
 // script cache) is sent again on its own, with the script. Only those: the others
 // already ran, and running a submit twice would make it dedupe to itself.
-func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRequest, jobs []*Job, dedupeKeys []string) ([][]any, int, error) {
+func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRequest, jobs []*Job, dedupeKeys []string) ([]any, int, error) {
 	pipe := s.client.Pipeline()
 	submits := make([]*redis.Cmd, len(reqs))
 	submitArgs := make([]func() ([]string, []any), len(reqs))
 	for i, req := range reqs {
-		submitArgs[i] = func() ([]string, []any) { return s.submitKeysArgs(batch.TenantID, req.Force, jobs[i], dedupeKeys[i]) }
+		submitArgs[i] = func() ([]string, []any) {
+			return s.submitKeysArgs(&pendingSubmit{tenantID: batch.TenantID, force: req.Force, job: jobs[i], dedupeKey: dedupeKeys[i]})
+		}
 		keys, args := submitArgs[i]()
 		submits[i] = submitScript.EvalSha(ctx, pipe, keys, args...)
 	}
@@ -144,7 +146,7 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 	record := recordBatchScript.EvalSha(ctx, pipe, recordKeys, recordArgs...)
 	_, _ = pipe.Exec(ctx) // each command's own error is read below
 
-	replies := make([][]any, len(reqs))
+	replies := make([]any, len(reqs))
 	resent := false
 	for i, cmd := range submits {
 		if isNoScript(cmd.Err()) {
@@ -152,10 +154,14 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 			cmd = submitScript.Run(ctx, s.client, keys, args...)
 			resent = true
 		}
-		var err error
-		if replies[i], err = cmd.Slice(); err != nil {
+		reply, err := cmd.Slice()
+		if err != nil {
 			return nil, 0, interpretError("submit batch", err)
 		}
+		if len(reply) != 1 {
+			return nil, 0, fmt.Errorf("store: submit batch: %d replies for one submit", len(reply))
+		}
+		replies[i] = reply[0]
 	}
 	// The record reads what the submits made: if any submit ran only now,
 	// the record ran before it and must be made again (it rebuilds the list whole).

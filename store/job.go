@@ -1,12 +1,13 @@
 package store
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,26 +45,34 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-// encodeJob returns the hash fields of a new job as field/value pairs, the
-// form HSET takes.
-func encodeJob(j *Job, dedupeKey string) []any {
-	fields := []any{
-		fieldJobID, j.ID,
-		fieldTenantID, j.TenantID,
-		fieldCandidateID, j.CandidateID,
-		fieldCandidateDocumentID, j.CandidateDocumentID,
-		fieldDedupeKey, dedupeKey,
-		fieldStatus, string(j.Status),
-		fieldCreatedAt, formatTime(j.CreatedAt),
-		fieldUpdatedAt, formatTime(j.UpdatedAt),
-		fieldCorrelationID, j.CorrelationID,
-		fieldPriority, strconv.Itoa(j.Priority),
-		fieldAttemptCount, strconv.Itoa(j.Attempts),
+// newJobFields are the hash fields of a new job, in the order
+// appendNewJobValues gives their values; submitScript has the names, so that
+// a submit sends only the values. The payload, last, is absent when there is
+// none.
+var newJobFields = []string{
+	fieldJobID, fieldTenantID, fieldCandidateID, fieldCandidateDocumentID, fieldDedupeKey, fieldStatus,
+	fieldCreatedAt, fieldUpdatedAt, fieldCorrelationID, fieldPriority, fieldAttemptCount, fieldPayload,
+}
+
+// luaStringList is names as a Lua table constructor, {'a', 'b'}.
+func luaStringList(names []string) string {
+	return "{'" + strings.Join(names, "', '") + "'}"
+}
+
+// appendNewJobValues appends the values of a new job's hash fields, in
+// newJobFields order, to args.
+func appendNewJobValues(args []any, j *Job, dedupeKey string) []any {
+	created := formatTime(j.CreatedAt)
+	updated := created
+	if !j.UpdatedAt.Equal(j.CreatedAt) {
+		updated = formatTime(j.UpdatedAt)
 	}
+	args = append(args, j.ID, j.TenantID, j.CandidateID, j.CandidateDocumentID, dedupeKey, string(j.Status),
+		created, updated, j.CorrelationID, strconv.Itoa(j.Priority), strconv.Itoa(j.Attempts))
 	if j.Payload != nil {
-		fields = append(fields, fieldPayload, string(j.Payload))
+		args = append(args, []byte(j.Payload)) // go-redis writes a []byte as it is, without a copy
 	}
-	return fields
+	return args
 }
 
 // decodeJob reads a job hash. A field that does not parse means the hash was
@@ -139,44 +148,27 @@ func pairsToMap(reply any) (map[string]string, error) {
 	return m, nil
 }
 
-// compactPayload validates a request payload and returns it compacted, or
-// nil when there is none (absent or JSON null).
-func compactPayload(payload json.RawMessage) (json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return nil, nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, trimmed); err != nil {
-		return nil, fmt.Errorf("store: invalid payload JSON: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// dedupeSource is what a submit is deduplicated by: the idempotency key when
-// given, else the canonical JSON (sorted keys, compact) of candidate and
-// payload, so that the client's key order does not matter (REFERENCE W5).
-func dedupeSource(req SubmitRequest, payload json.RawMessage) (string, error) {
+// dedupeHash is the SHA-1, in hex, of what a submit is deduplicated by: the
+// idempotency key when given, else the canonical JSON of candidate and
+// payload, {"candidateId":…,"payload":…} with the payload's keys sorted at
+// every depth, so that the client's key order does not matter (REFERENCE
+// W5). canonicalPayload is readPayload's; nil for no payload.
+func dedupeHash(req SubmitRequest, canonicalPayload []byte) string {
+	h := sha1.New()
 	if req.IdempotencyKey != "" {
-		return "idem:" + req.IdempotencyKey, nil
-	}
-	var decoded any
-	if payload != nil {
-		dec := json.NewDecoder(bytes.NewReader(payload))
-		dec.UseNumber() // keep numbers as written: 10000000000000001 stays exact
-		if err := dec.Decode(&decoded); err != nil {
-			return "", fmt.Errorf("store: invalid payload JSON: %w", err)
+		_, _ = io.WriteString(h, "idem:"+req.IdempotencyKey)
+	} else {
+		head := make([]byte, 0, 64)
+		head = append(head, `{"candidateId":`...)
+		head = appendMarshalledString(head, req.CandidateID)
+		head = append(head, `,"payload":`...)
+		if canonicalPayload == nil {
+			head = append(head, "null"...)
 		}
+		_, _ = h.Write(head) // a hash.Hash never returns an error
+		_, _ = h.Write(canonicalPayload)
+		_, _ = h.Write([]byte{'}'})
 	}
-	// encoding/json writes map keys sorted, at every depth.
-	canonical, err := json.Marshal(map[string]any{"candidateId": req.CandidateID, "payload": decoded})
-	if err != nil {
-		return "", fmt.Errorf("store: canonical payload: %w", err)
-	}
-	return string(canonical), nil
-}
-
-func sha1Hex(s string) string {
-	sum := sha1.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
+	var sum [sha1.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }

@@ -107,14 +107,21 @@ local function remember(outcome)
   redis.call('SET', Q.op, outcome, 'PX', Q.opTTL)
 end
 
--- wake pushes n wake tokens onto Q.wakeup and caps the list, so that tokens
--- nobody waits for cannot pile up. A stale token costs a worker one empty
--- Lease call.
+-- wake pushes n wake tokens onto Q.wakeup, in one command, and caps the
+-- list, so that tokens nobody waits for cannot pile up. A stale token costs a
+-- worker one empty Lease call. The list is trimmed only when the push took it
+-- past the cap: LTRIM would be one more command for every submit.
 local function wake(n)
-  for i = 1, n do
-    redis.call('LPUSH', Q.wakeup, '1')
+  if n < 1 then
+    return
   end
-  redis.call('LTRIM', Q.wakeup, 0, Q.wakeTrimStop)
+  local tokens = {}
+  for i = 1, math.min(n, tonumber(Q.wakeTrimStop) + 1) do
+    tokens[i] = '1'
+  end
+  if redis.call('LPUSH', Q.wakeup, unpack(tokens)) > tonumber(Q.wakeTrimStop) + 1 then
+    redis.call('LTRIM', Q.wakeup, 0, Q.wakeTrimStop)
+  end
 end
 
 -- tenantQueues returns a tenant's high and normal priority queue names.
@@ -126,24 +133,33 @@ local function readyIn(high, normal)
   return redis.call('LLEN', high) + redis.call('LLEN', normal)
 end
 
--- pushReady makes jobID ready to lease in its tenant's queue of its
+-- enqueueReady makes jobID ready to lease in its tenant's queue of its
 -- priority: behind the tenant's other jobs (front false, new work), or at the
 -- end Lease pops next (front true: a retry, a reaped or released job, which
 -- already waited its turn). A tenant whose queues were empty joins the ring
--- behind every tenant with work.
-local function pushReady(tenant, high, normal, isHigh, jobID, front)
-  if readyIn(high, normal) == 0 then
+-- behind every tenant with work. The push's reply (the queue's new length)
+-- tells whether they were: under a backlog that takes no other read. It
+-- leaves the counters to its caller: pushReady below, or a script that counts
+-- many pushes at once.
+local function enqueueReady(tenant, high, normal, isHigh, jobID, front)
+  local q, other = normal, high
+  if isHigh then
+    q, other = high, normal
+  end
+  local length
+  if front then
+    length = redis.call('RPUSH', q, jobID)
+  else
+    length = redis.call('LPUSH', q, jobID)
+  end
+  if length == 1 and redis.call('LLEN', other) == 0 then
     redis.call('LPUSH', Q.ring, tenant)
   end
-  local q = normal
-  if isHigh then
-    q = high
-  end
-  if front then
-    redis.call('RPUSH', q, jobID)
-  else
-    redis.call('LPUSH', q, jobID)
-  end
+end
+
+-- pushReady is enqueueReady, counted.
+local function pushReady(tenant, high, normal, isHigh, jobID, front)
+  enqueueReady(tenant, high, normal, isHigh, jobID, front)
   count('queued', 1)
   redis.call('HINCRBY', Q.depth, tenant, 1)
 end

@@ -314,6 +314,60 @@ func TestReplayedScriptsHaveOneEffect(t *testing.T) {
 	}
 }
 
+// TestAReplayedCombinedSubmitCallHasOneEffect breaks a call of submitScript
+// that carries several submits at once (as submitQueue makes them): new
+// candidates, a force, and a submit that dedupes to one made earlier in the
+// same call. Its replay must answer each as the first run did.
+func TestAReplayedCombinedSubmitCallHasOneEffect(t *testing.T) {
+	t.Parallel()
+	for _, fault := range replayFaults {
+		t.Run(fault.String(), func(t *testing.T) {
+			t.Parallel()
+			f := setupFaulty(t, Config{})
+			forced := request("cand-3")
+			forced.Force = true
+			var submits []*pendingSubmit
+			for _, req := range []SubmitRequest{request("cand-1"), request("cand-2"), forced, request("cand-1")} {
+				job, dedupeKey, err := f.newJob(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				submits = append(submits, &pendingSubmit{tenantID: req.TenantID, force: req.Force, job: job, dedupeKey: dedupeKey})
+			}
+			injected := f.breakOnce(t, submitScript, fault)
+			replies, err := f.runSubmits(t.Context(), submits)
+			if err != nil {
+				t.Fatalf("runSubmits: %v", err)
+			}
+			injected()
+			var ids []string
+			for i, reply := range replies {
+				job, created, err := submitted(submits[i].job, reply)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if wantNew := i < 3; created != wantNew {
+					t.Errorf("submit %d created %v, want %v", i, created, wantNew)
+				}
+				ids = append(ids, job.ID)
+			}
+			if ids[3] != ids[0] {
+				t.Errorf("the second submit of cand-1 resolved to %s, want the first's job %s", ids[3], ids[0])
+			}
+			if diff := cmp.Diff([]string{ids[2], ids[0], ids[1]}, f.b.queue(t)); diff != "" {
+				t.Errorf("queue in lease order (-want +got):\n%s", diff)
+			}
+			if c := mustCounts(t, f.clean); c.Submitted != 3 || c.DedupeHits["tenant-a"] != 1 {
+				t.Errorf("submitted %d, dedupe hits %d; want 3 and 1", c.Submitted, c.DedupeHits["tenant-a"])
+			}
+			if n := f.b.client.LLen(t.Context(), f.b.keys.wakeup()).Val(); n != 3 {
+				t.Errorf("%d wake tokens, want 3", n)
+			}
+			f.checkConsistent(t, "tenant-a")
+		})
+	}
+}
+
 func TestReplayedBatchPipelineRecordsWhatItResolved(t *testing.T) {
 	t.Parallel()
 	for _, fault := range replayFaults {

@@ -84,9 +84,10 @@ type SubmitRequest struct {
 
 // RedisStore keeps jobs in Redis. It is safe for concurrent use.
 type RedisStore struct {
-	client redis.UniversalClient
-	cfg    Config
-	keys   keys
+	client  redis.UniversalClient
+	cfg     Config
+	keys    keys
+	submits submitQueue
 }
 
 // NewRedisStore returns a store that uses client, which it does not own or
