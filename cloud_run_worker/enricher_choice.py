@@ -41,6 +41,9 @@ class LocalRulesEnricher:
     # The rules take milliseconds; a call still running after this is spinning, and the
     # host replaces the process rather than wait for the job deadline.
     call_limit_seconds = 10.0
+    # Nothing here waits or could stop part-way, so the plugin spares each call the
+    # deadline and cancellation plumbing (plugin_server.UNBOUNDED).
+    reads_call_limits = False
 
     def enrich(self, candidate: dict, limits: CallLimits) -> Enrichment:
         try:

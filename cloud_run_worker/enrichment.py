@@ -124,7 +124,9 @@ class Enricher(Protocol):
     response, ``enrich`` (raises EnrichFailure for every failure it understands) and
     ``close`` for the resources it holds for the life of the process.
     ``call_limit_seconds`` is the longest one call can take (0: no limit of its own); the
-    host replaces a process whose call runs past it."""
+    host replaces a process whose call runs past it. An enricher may also say
+    ``reads_call_limits = False`` (the rules: no I/O) so the plugin skips building each
+    call's limits; without it, every call gets its deadline and cancellation."""
 
     name: str
     model_version: str

@@ -73,6 +73,9 @@ STOP_GRACE_SECONDS = 2.0
 # An enricher gives up this long before the host's deadline, so the host hears a typed
 # timeout rather than its own deadline, which it takes for a hung process.
 DEADLINE_MARGIN_SECONDS = 0.5
+# The limits of every call to an enricher that does not read them (reads_call_limits is
+# False): no deadline, never cancelled. Shared, so nothing may set it.
+UNBOUNDED = CallLimits()
 
 _LOGGER = logging.getLogger("hh_enrich_plugin")
 
@@ -161,6 +164,9 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
         self._jobs_served = 0
         self._faults = fault_injection.enabled()
         self._workload = workload_of(enricher)
+        # An enricher that never waits on an upstream cannot act on a cancellation or a
+        # deadline mid-enrich: its calls skip that plumbing (see _limits_for).
+        self._reads_limits = getattr(enricher, "reads_call_limits", True)
         self._max_concurrency = max(1, max_concurrency)
         # An I/O-bound enricher's batch items wait on the network side by side; the rules
         # would only take turns on the interpreter, so they stay in the calling thread.
@@ -172,14 +178,16 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
 
     def Enrich(self, request, context):
         try:
-            return self._enrich_one(request, _call_limits(context))
+            response = self._enrich_one(request, self._limits_for(context))
         except EnrichFailure as failure:
             context.abort_with_status(_status_for(failure))
+        self._count_served(1)
+        return response
 
     def EnrichBatch(self, request, context):
         # One set of limits for the whole batch: once the host cancels or the deadline
         # nears, the remaining items fail fast instead of calling the provider.
-        limits = _call_limits(context)
+        limits = self._limits_for(context)
 
         def one(item: enrich_pb2.EnrichRequest) -> enrich_pb2.EnrichBatchResult:
             try:
@@ -191,6 +199,7 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
             results = [one(item) for item in request.items]
         else:
             results = list(self._batch_threads.map(one, request.items))
+        self._count_served(sum(result.HasField("response") for result in results))
         return enrich_pb2.EnrichBatchResponse(results=results)
 
     def Describe(self, request, context):
@@ -207,6 +216,18 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
             workload=self._workload,
             max_concurrency=self._max_concurrency,
         )
+
+    def _limits_for(self, context: grpc.ServicerContext) -> CallLimits:
+        """The call's deadline and cancellation, for an enricher that reads them. The rules
+        never do (no I/O, nothing to stop mid-enrich), so their calls share UNBOUNDED and
+        skip time_remaining, add_callback and a new Event per call."""
+        return _call_limits(context) if self._reads_limits else UNBOUNDED
+
+    def _count_served(self, jobs: int) -> None:
+        # Once per call, not per item: a batch takes the lock once.
+        if jobs:
+            with self._lock:
+                self._jobs_served += jobs
 
     def _enrich_one(
         self, request: enrich_pb2.EnrichRequest, limits: CallLimits
@@ -227,8 +248,6 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
             raise EnrichFailure(
                 enrich_pb2.REASON_INTERNAL, f"enricher failed: {exc}", False
             ) from exc
-        with self._lock:
-            self._jobs_served += 1
         response = enrich_pb2.EnrichResponse(
             enrichment_json=json.dumps(enrichment.result, separators=(",", ":")).encode(),
             model_version=self._enricher.model_version,

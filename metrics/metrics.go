@@ -50,7 +50,13 @@ type Metrics struct {
 	embedOutcomes *prometheus.CounterVec
 	httpRequests  *prometheus.CounterVec
 	httpDuration  *prometheus.HistogramVec
+	// pluginCallItems: see PluginCall.
+	pluginCallItems prometheus.Histogram
 }
+
+// pluginCallBuckets: 1 is a single Enrich; the powers of two reach past the
+// worker's batches (ENRICH_BATCH_SIZE, 16) and the pool's coalesced calls (32).
+var pluginCallBuckets = []float64{1, 2, 4, 8, 16, 32, 64, 128}
 
 // jobBuckets span sub-millisecond rules enrichments to multi-minute LLM calls.
 var jobBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}
@@ -94,9 +100,14 @@ func New(cfg Config) *Metrics {
 			Namespace: Namespace, Name: "http_request_duration_seconds",
 			Help: "HTTP request latency, by route pattern and method.", Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method"}),
+		pluginCallItems: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "plugin_call_items",
+			Help:    "Jobs carried by each call to a plugin process: 1 for an Enrich, more for an EnrichBatch.",
+			Buckets: pluginCallBuckets,
+		}),
 	}
 	m.registry.MustRegister(m.jobDuration, m.jobsCompleted, m.jobsFailed, m.submissions, m.embedOutcomes,
-		m.httpRequests, m.httpDuration,
+		m.httpRequests, m.httpDuration, m.pluginCallItems,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -171,4 +182,15 @@ func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration)
 	}
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// PluginCall counts one call to a plugin process and the jobs it carried. Each
+// call costs a plugin a fixed share of Python gRPC's own work (about 0.3 ms, more
+// than a third of a rules enrichment), so jobs per call says how far that share is
+// spread; make bench prints it per mode.
+func (m *Metrics) PluginCall(jobs int) {
+	if m == nil {
+		return
+	}
+	m.pluginCallItems.Observe(float64(jobs))
 }

@@ -139,6 +139,7 @@ hh_enrich_queue_depth{tenant="other"} 3
 		m.JobCompleted("a", map[string]time.Duration{"total": time.Millisecond})
 		m.ObserveHTTP("/v1/enrich/profile", "POST", 202, time.Millisecond)
 		m.EmbedOutcome("skipped", "embedding_disabled")
+		m.PluginCall(16)
 		problems, err := testutil.GatherAndLint(m.Registry())
 		if err != nil || len(problems) > 0 {
 			t.Fatalf("lint: %v %v", err, problems)
@@ -151,6 +152,32 @@ hh_enrich_queue_depth{tenant="other"} 3
 		}
 	})
 
+	t.Run("PluginCallsAreCountedWithTheJobsEachCarried", func(t *testing.T) {
+		t.Parallel()
+		m, _ := newTestMetrics(t, 10)
+		for _, jobs := range []int{1, 16, 16, 3} {
+			m.PluginCall(jobs)
+		}
+		want := `
+# HELP hh_enrich_plugin_call_items Jobs carried by each call to a plugin process: 1 for an Enrich, more for an EnrichBatch.
+# TYPE hh_enrich_plugin_call_items histogram
+hh_enrich_plugin_call_items_bucket{le="1"} 1
+hh_enrich_plugin_call_items_bucket{le="2"} 1
+hh_enrich_plugin_call_items_bucket{le="4"} 2
+hh_enrich_plugin_call_items_bucket{le="8"} 2
+hh_enrich_plugin_call_items_bucket{le="16"} 4
+hh_enrich_plugin_call_items_bucket{le="32"} 4
+hh_enrich_plugin_call_items_bucket{le="64"} 4
+hh_enrich_plugin_call_items_bucket{le="128"} 4
+hh_enrich_plugin_call_items_bucket{le="+Inf"} 4
+hh_enrich_plugin_call_items_sum 36
+hh_enrich_plugin_call_items_count 4
+`
+		if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "hh_enrich_plugin_call_items"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("NilMetricsRecordNothingAndDoNotPanic", func(t *testing.T) {
 		t.Parallel()
 		var m *Metrics
@@ -160,6 +187,7 @@ hh_enrich_queue_depth{tenant="other"} 3
 		m.Health(LogHealthRedis, true)
 		m.EmbedOutcome("upserted", "")
 		m.ObserveHTTP("/", "GET", 200, 0)
+		m.PluginCall(1)
 		if m.Tenant("a") != "a" {
 			t.Fatal("nil Metrics must pass tenants through")
 		}

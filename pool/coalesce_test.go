@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 )
@@ -35,6 +36,25 @@ func holdEveryProcess(t *testing.T, p *Pool) (free func()) {
 			p.release(c, nil, false)
 		}
 	}
+}
+
+// pluginCalls reads the plugin-call histogram: calls, the jobs they carried, and
+// the calls that carried one job.
+func pluginCalls(t *testing.T, m *metrics.Metrics) (calls uint64, jobs float64, alone uint64) {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "hh_enrich_plugin_call_items" {
+			continue
+		}
+		h := f.GetMetric()[0].GetHistogram()
+		return h.GetSampleCount(), h.GetSampleSum(), h.GetBucket()[0].GetCumulativeCount()
+	}
+	t.Fatal("no hh_enrich_plugin_call_items on the registry")
+	return 0, 0, 0
 }
 
 func queued(p *Pool) int {
@@ -126,6 +146,29 @@ func TestCoalescing(t *testing.T) {
 		}
 		if n := served(p); n != 1+3 {
 			t.Errorf("the process answered %d calls, want 4: the held one and batches of 4, 4 and 2", n)
+		}
+	})
+
+	t.Run("EachPluginCallIsCountedWithTheJobsItCarried", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t, 1)
+		cfg.CoalesceMax = 4
+		cfg.Metrics = metrics.New(metrics.Config{Logger: cfg.Logger})
+		p := startPool(t, cfg)
+		var candidates [][]byte
+		for i := range 10 {
+			candidates = append(candidates, candidate(i, ""))
+		}
+		if _, errs := enrichWhileBusy(t, p, candidates); errors.Join(errs...) != nil {
+			t.Fatal(errors.Join(errs...))
+		}
+		if _, err := enrich(testCtx(t), p, nurse); err != nil {
+			t.Fatal(err)
+		}
+		// Batches of 4, 4 and 2 (the held slot made no call), then one call alone.
+		calls, jobs, alone := pluginCalls(t, cfg.Metrics)
+		if calls != 4 || jobs != 11 || alone != 1 {
+			t.Errorf("plugin calls %d carrying %v jobs, %d alone; want 4, 11 and 1", calls, jobs, alone)
 		}
 	})
 

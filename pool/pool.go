@@ -224,6 +224,7 @@ func (p *Pool) callOnce(ctx context.Context, c *callRef, suspect bool, items int
 		}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, p.callTimeout(c.proc, items))
+	p.cfg.Metrics.PluginCall(items)
 	started, inflight := p.cfg.Now(), p.inflightNow()
 	err = rpc(callCtx, c.proc)
 	if p.adaptive != nil {

@@ -128,7 +128,8 @@ func (m *Main) runWorkloads(ctx context.Context, b *bench, r *Results) {
 }
 
 // measure runs a workload under its own deadline and records the CPU each part of
-// the stack used meanwhile: where the time went. With layersOf, the mode's name
+// the stack used meanwhile: where the time went, and the calls the plugins were
+// given (jobs a call spread their per-call cost). With layersOf, the mode's name
 // (and a stack that serves profiles), it also profiles the service, to split its
 // CPU by layer.
 func (m *Main) measure(ctx context.Context, run func(context.Context) *ModeResult, layersOf string) *ModeResult {
@@ -140,9 +141,13 @@ func (m *Main) measure(ctx context.Context, run func(context.Context) *ModeResul
 			profile = m.startLayerProfile(ctx, layersOf)
 		}
 	}
+	callsBefore, countsCalls := m.readPluginCalls(ctx)
 	before := measureCPU(m.ProcRoot, servicePid, redisPid)
 	res := withTimeout(ctx, m.Config.WorkloadTimeout, run)
 	res.CPUSeconds = measureCPU(m.ProcRoot, servicePid, redisPid).since(before)
+	if callsAfter, ok := m.readPluginCalls(ctx); ok && countsCalls {
+		recordPluginCalls(res, callsBefore, callsAfter)
+	}
 	if profile != nil {
 		res.CPULayers = profile.finish(ctx, res)
 	}

@@ -43,7 +43,7 @@ func WriteTable(w io.Writer, r *Results) error {
 			line += " — " + m.Note
 		}
 		fmt.Fprintln(w, line)
-		for _, extra := range []string{llmLine(m), phasesLine(m), cpuLine(m), layersLine(m)} {
+		for _, extra := range []string{llmLine(m), phasesLine(m), cpuLine(m), layersLine(m), pluginCallsLine(m)} {
 			if extra != "" {
 				fmt.Fprintln(w, "    "+extra)
 			}
