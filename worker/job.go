@@ -140,6 +140,7 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
+	defer a.awaitSideWrites() // the job's outcome is recorded only once they landed
 	resp, ok := a.checkpointed()
 	if !ok {
 		resp, err = r.enrichRemote(ctx, a)
@@ -147,13 +148,10 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease) (*Result, erro
 			return nil, err
 		}
 		if err := r.checkpoint(ctx, a, resp); err != nil {
-			a.awaitCacheWrite()
 			return nil, err
 		}
 	}
-	result, err := r.finish(ctx, a, resp)
-	a.awaitCacheWrite()
-	return result, err
+	return r.finish(ctx, a, resp)
 }
 
 // record writes the job's outcome. It runs on a context that outlives the job's

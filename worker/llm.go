@@ -106,30 +106,23 @@ const cacheWriteTimeout = 5 * time.Second
 
 // storeInCache writes the enrichment under key side by side with the job's own
 // downstream writes (checkpoint, Firestore, embed); the job waits for it only
-// before it completes (awaitCacheWrite), so a completed job's rerun always hits.
+// before it completes (awaitSideWrites), so a completed job's rerun always hits.
 func (r *Runner) storeInCache(ctx context.Context, a *attempt, key string, resp *enrichv1.EnrichResponse) {
 	raw, err := protojson.Marshal(resp)
 	if err != nil {
 		return
 	}
-	done := make(chan struct{})
-	a.cacheWritten = done
-	go func() {
-		defer close(done)
+	a.sideWrites.Go(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheWriteTimeout)
 		defer cancel()
 		if err := r.cfg.LLM.Cache.Put(ctx, key, raw); err != nil {
 			r.log.Warn("storing the enrichment in the result cache failed", "job_id", a.lease.Job.ID, "error", err)
 		}
-	}()
+	})
 }
 
-// awaitCacheWrite waits for the attempt's cache write, if it made one.
-func (a *attempt) awaitCacheWrite() {
-	if a.cacheWritten != nil {
-		<-a.cacheWritten
-	}
-}
+// awaitSideWrites waits for the writes the attempt made beside its phases.
+func (a *attempt) awaitSideWrites() { a.sideWrites.Wait() }
 
 // cached returns the cache's enrichment for key, or nil. A forced job, an
 // unreadable entry and Redis trouble all go to the LLM instead.
@@ -200,7 +193,11 @@ func (r *Runner) callEnricher(ctx context.Context, a *attempt) (*enrichv1.Enrich
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
 	defer cancel()
 	resp, err := r.enricher.Enrich(callCtx, a.request)
-	r.addTokenUsage(ctx, a.lease.Job, billed(resp, err)) // every call is billed, failed ones too
+	// Every call is billed, failed ones too. The count is a side write: the job's
+	// next round trip (its checkpoint) need not wait behind it.
+	if u := billed(resp, err); u != nil {
+		a.sideWrites.Go(func() { r.addTokenUsage(ctx, a.lease.Job, u) })
+	}
 	return resp, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -40,7 +41,10 @@ type attempt struct {
 	rateLimitWait time.Duration
 	rateLimited   int
 	cacheHit      bool
-	cacheWritten  chan struct{} // closed once the result cache holds the enrichment
+	// sideWrites are Redis writes made beside the job's own phases rather than
+	// before them (the result cache entry, a call's token count): each costs a
+	// round trip that no phase needs to wait for, only the job's end.
+	sideWrites sync.WaitGroup
 	// enrichment is the plugin's output as checked (parseEnrichment), kept so the
 	// later phases do not decode it again; nil until checked.
 	enrichment map[string]any
