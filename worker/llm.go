@@ -95,6 +95,7 @@ func (r *Runner) enrichRemote(ctx context.Context, a *attempt) (*enrichv1.Enrich
 		return nil, err
 	}
 	r.observeUsage(a, resp)
+	r.shareProviderPause(ctx, a, resp)
 	if key != "" {
 		r.storeInCache(ctx, a, key, resp)
 	}
@@ -143,7 +144,8 @@ func (r *Runner) cached(ctx context.Context, a *attempt, key string) *enrichv1.E
 	}
 	llm.Metrics.CacheLookup("hit")
 	a.cacheHit = true
-	resp.TokenUsage = nil // this job paid nothing
+	resp.TokenUsage = nil    // this job paid nothing
+	resp.ProviderPauseMs = 0 // and asked the provider nothing
 	return &resp
 }
 
@@ -252,6 +254,22 @@ func (r *Runner) observeUsage(a *attempt, resp *enrichv1.EnrichResponse) {
 		r.cfg.LLM.RateLimiter.ObserveTokens(u.GetTotalTokens())
 	}
 	r.cfg.LLM.Metrics.Used(a.lease.Job.TenantID, u.GetPromptTokens(), u.GetCompletionTokens())
+}
+
+// shareProviderPause holds every instance's calls for as long as the provider's
+// answer said the account's limit stays used up (a remaining count of 0): the
+// next call before then would only buy a 429. Nothing fails; calls wait their
+// turn in waitForLimit. The pause is a side write: this job need not wait for it.
+func (r *Runner) shareProviderPause(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) {
+	pause := time.Duration(resp.GetProviderPauseMs()) * time.Millisecond
+	if pause <= 0 || r.cfg.LLM.RateLimiter == nil {
+		return
+	}
+	a.sideWrites.Go(func() {
+		if err := r.cfg.LLM.RateLimiter.Pause(context.WithoutCancel(ctx), pause); err != nil {
+			r.log.Warn("sharing the provider's pause failed", "job_id", a.lease.Job.ID, "error", err)
+		}
+	})
 }
 
 // usageOf is the result's token usage: nil when no LLM was paid (the rules, a
