@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0c\x65nrich.proto\x12\x0chh.enrich.v1\"q\n\rEnrichRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61ndidate_json\x18\x04 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\"\xb5\x01\n\x0e\x45nrichResponse\x12\x17\n\x0f\x65nrichment_json\x18\x01 \x01(\x0c\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x16\n\x0eprompt_version\x18\x03 \x01(\t\x12\x10\n\x08\x65nricher\x18\x04 \x01(\t\x12\x1a\n\x12processing_seconds\x18\x05 \x01(\x01\x12-\n\x0btoken_usage\x18\x06 \x01(\x0b\x32\x18.hh.enrich.v1.TokenUsage\"T\n\nTokenUsage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x03\"@\n\x12\x45nrichBatchRequest\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.hh.enrich.v1.EnrichRequest\"G\n\x13\x45nrichBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.hh.enrich.v1.EnrichBatchResult\"|\n\x11\x45nrichBatchResult\x12\x30\n\x08response\x18\x01 \x01(\x0b\x32\x1c.hh.enrich.v1.EnrichResponseH\x00\x12*\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x19.hh.enrich.v1.EnrichErrorH\x00\x42\t\n\x07outcome\"\x9e\x01\n\x0b\x45nrichError\x12$\n\x06reason\x18\x01 \x01(\x0e\x32\x14.hh.enrich.v1.Reason\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03\x12-\n\x0btoken_usage\x18\x05 \x01(\x0b\x32\x18.hh.enrich.v1.TokenUsage\"\x11\n\x0f\x44\x65scribeRequest\"\xca\x01\n\x10\x44\x65scribeResponse\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x16\n\x0eprompt_version\x18\x02 \x01(\t\x12\x10\n\x08\x65nricher\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x11\n\trss_bytes\x18\x05 \x01(\x03\x12\x13\n\x0bjobs_served\x18\x06 \x01(\x03\x12\x15\n\rcall_limit_ms\x18\t \x01(\x03\x12\x10\n\x08workload\x18\x07 \x01(\t\x12\x17\n\x0fmax_concurrency\x18\x08 \x01(\x05*\xee\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x1c\n\x18REASON_INVALID_CANDIDATE\x10\x01\x12 \n\x1cREASON_UPSTREAM_RATE_LIMITED\x10\x02\x12\x1f\n\x1bREASON_UPSTREAM_UNAVAILABLE\x10\x03\x12\x1e\n\x1aREASON_UPSTREAM_BAD_OUTPUT\x10\x04\x12\x12\n\x0eREASON_TIMEOUT\x10\x05\x12\x13\n\x0fREASON_INTERNAL\x10\x06\x12\"\n\x1eREASON_UPSTREAM_REJECTED_INPUT\x10\x07\x32\xee\x01\n\x08\x45nricher\x12\x43\n\x06\x45nrich\x12\x1b.hh.enrich.v1.EnrichRequest\x1a\x1c.hh.enrich.v1.EnrichResponse\x12R\n\x0b\x45nrichBatch\x12 .hh.enrich.v1.EnrichBatchRequest\x1a!.hh.enrich.v1.EnrichBatchResponse\x12I\n\x08\x44\x65scribe\x12\x1d.hh.enrich.v1.DescribeRequest\x1a\x1e.hh.enrich.v1.DescribeResponseB@Z>github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1;enrichv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0c\x65nrich.proto\x12\x0chh.enrich.v1\"q\n\rEnrichRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x14\n\x0c\x63\x61ndidate_id\x18\x03 \x01(\t\x12\x16\n\x0e\x63\x61ndidate_json\x18\x04 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\"\xd0\x01\n\x0e\x45nrichResponse\x12\x17\n\x0f\x65nrichment_json\x18\x01 \x01(\x0c\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x16\n\x0eprompt_version\x18\x03 \x01(\t\x12\x10\n\x08\x65nricher\x18\x04 \x01(\t\x12\x1a\n\x12processing_seconds\x18\x05 \x01(\x01\x12-\n\x0btoken_usage\x18\x06 \x01(\x0b\x32\x18.hh.enrich.v1.TokenUsage\x12\x19\n\x11provider_pause_ms\x18\x07 \x01(\x03\"T\n\nTokenUsage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x03\"@\n\x12\x45nrichBatchRequest\x12*\n\x05items\x18\x01 \x03(\x0b\x32\x1b.hh.enrich.v1.EnrichRequest\"G\n\x13\x45nrichBatchResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.hh.enrich.v1.EnrichBatchResult\"|\n\x11\x45nrichBatchResult\x12\x30\n\x08response\x18\x01 \x01(\x0b\x32\x1c.hh.enrich.v1.EnrichResponseH\x00\x12*\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x19.hh.enrich.v1.EnrichErrorH\x00\x42\t\n\x07outcome\"\x9e\x01\n\x0b\x45nrichError\x12$\n\x06reason\x18\x01 \x01(\x0e\x32\x14.hh.enrich.v1.Reason\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\x12\x16\n\x0eretry_after_ms\x18\x04 \x01(\x03\x12-\n\x0btoken_usage\x18\x05 \x01(\x0b\x32\x18.hh.enrich.v1.TokenUsage\"\x11\n\x0f\x44\x65scribeRequest\"\xca\x01\n\x10\x44\x65scribeResponse\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x16\n\x0eprompt_version\x18\x02 \x01(\t\x12\x10\n\x08\x65nricher\x18\x03 \x01(\t\x12\x0b\n\x03pid\x18\x04 \x01(\x05\x12\x11\n\trss_bytes\x18\x05 \x01(\x03\x12\x13\n\x0bjobs_served\x18\x06 \x01(\x03\x12\x15\n\rcall_limit_ms\x18\t \x01(\x03\x12\x10\n\x08workload\x18\x07 \x01(\t\x12\x17\n\x0fmax_concurrency\x18\x08 \x01(\x05*\xee\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x1c\n\x18REASON_INVALID_CANDIDATE\x10\x01\x12 \n\x1cREASON_UPSTREAM_RATE_LIMITED\x10\x02\x12\x1f\n\x1bREASON_UPSTREAM_UNAVAILABLE\x10\x03\x12\x1e\n\x1aREASON_UPSTREAM_BAD_OUTPUT\x10\x04\x12\x12\n\x0eREASON_TIMEOUT\x10\x05\x12\x13\n\x0fREASON_INTERNAL\x10\x06\x12\"\n\x1eREASON_UPSTREAM_REJECTED_INPUT\x10\x07\x32\xee\x01\n\x08\x45nricher\x12\x43\n\x06\x45nrich\x12\x1b.hh.enrich.v1.EnrichRequest\x1a\x1c.hh.enrich.v1.EnrichResponse\x12R\n\x0b\x45nrichBatch\x12 .hh.enrich.v1.EnrichBatchRequest\x1a!.hh.enrich.v1.EnrichBatchResponse\x12I\n\x08\x44\x65scribe\x12\x1d.hh.enrich.v1.DescribeRequest\x1a\x1e.hh.enrich.v1.DescribeResponseB@Z>github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1;enrichv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,26 +32,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'enrich_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z>github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1;enrichv1'
-  _globals['_REASON']._serialized_start=1066
-  _globals['_REASON']._serialized_end=1304
+  _globals['_REASON']._serialized_start=1093
+  _globals['_REASON']._serialized_end=1331
   _globals['_ENRICHREQUEST']._serialized_start=30
   _globals['_ENRICHREQUEST']._serialized_end=143
   _globals['_ENRICHRESPONSE']._serialized_start=146
-  _globals['_ENRICHRESPONSE']._serialized_end=327
-  _globals['_TOKENUSAGE']._serialized_start=329
-  _globals['_TOKENUSAGE']._serialized_end=413
-  _globals['_ENRICHBATCHREQUEST']._serialized_start=415
-  _globals['_ENRICHBATCHREQUEST']._serialized_end=479
-  _globals['_ENRICHBATCHRESPONSE']._serialized_start=481
-  _globals['_ENRICHBATCHRESPONSE']._serialized_end=552
-  _globals['_ENRICHBATCHRESULT']._serialized_start=554
-  _globals['_ENRICHBATCHRESULT']._serialized_end=678
-  _globals['_ENRICHERROR']._serialized_start=681
-  _globals['_ENRICHERROR']._serialized_end=839
-  _globals['_DESCRIBEREQUEST']._serialized_start=841
-  _globals['_DESCRIBEREQUEST']._serialized_end=858
-  _globals['_DESCRIBERESPONSE']._serialized_start=861
-  _globals['_DESCRIBERESPONSE']._serialized_end=1063
-  _globals['_ENRICHER']._serialized_start=1307
-  _globals['_ENRICHER']._serialized_end=1545
+  _globals['_ENRICHRESPONSE']._serialized_end=354
+  _globals['_TOKENUSAGE']._serialized_start=356
+  _globals['_TOKENUSAGE']._serialized_end=440
+  _globals['_ENRICHBATCHREQUEST']._serialized_start=442
+  _globals['_ENRICHBATCHREQUEST']._serialized_end=506
+  _globals['_ENRICHBATCHRESPONSE']._serialized_start=508
+  _globals['_ENRICHBATCHRESPONSE']._serialized_end=579
+  _globals['_ENRICHBATCHRESULT']._serialized_start=581
+  _globals['_ENRICHBATCHRESULT']._serialized_end=705
+  _globals['_ENRICHERROR']._serialized_start=708
+  _globals['_ENRICHERROR']._serialized_end=866
+  _globals['_DESCRIBEREQUEST']._serialized_start=868
+  _globals['_DESCRIBEREQUEST']._serialized_end=885
+  _globals['_DESCRIBERESPONSE']._serialized_start=888
+  _globals['_DESCRIBERESPONSE']._serialized_end=1090
+  _globals['_ENRICHER']._serialized_start=1334
+  _globals['_ENRICHER']._serialized_end=1572
 # @@protoc_insertion_point(module_scope)

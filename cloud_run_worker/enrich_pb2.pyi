@@ -41,20 +41,22 @@ class EnrichRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., candidate_id: _Optional[str] = ..., candidate_json: _Optional[bytes] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class EnrichResponse(_message.Message):
-    __slots__ = ("enrichment_json", "model_version", "prompt_version", "enricher", "processing_seconds", "token_usage")
+    __slots__ = ("enrichment_json", "model_version", "prompt_version", "enricher", "processing_seconds", "token_usage", "provider_pause_ms")
     ENRICHMENT_JSON_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     PROMPT_VERSION_FIELD_NUMBER: _ClassVar[int]
     ENRICHER_FIELD_NUMBER: _ClassVar[int]
     PROCESSING_SECONDS_FIELD_NUMBER: _ClassVar[int]
     TOKEN_USAGE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_PAUSE_MS_FIELD_NUMBER: _ClassVar[int]
     enrichment_json: bytes
     model_version: str
     prompt_version: str
     enricher: str
     processing_seconds: float
     token_usage: TokenUsage
-    def __init__(self, enrichment_json: _Optional[bytes] = ..., model_version: _Optional[str] = ..., prompt_version: _Optional[str] = ..., enricher: _Optional[str] = ..., processing_seconds: _Optional[float] = ..., token_usage: _Optional[_Union[TokenUsage, _Mapping]] = ...) -> None: ...
+    provider_pause_ms: int
+    def __init__(self, enrichment_json: _Optional[bytes] = ..., model_version: _Optional[str] = ..., prompt_version: _Optional[str] = ..., enricher: _Optional[str] = ..., processing_seconds: _Optional[float] = ..., token_usage: _Optional[_Union[TokenUsage, _Mapping]] = ..., provider_pause_ms: _Optional[int] = ...) -> None: ...
 
 class TokenUsage(_message.Message):
     __slots__ = ("prompt_tokens", "completion_tokens", "total_tokens")

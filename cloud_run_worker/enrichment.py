@@ -96,13 +96,16 @@ class Enrichment:
     """One enricher's answer: the REFERENCE §5 schema, and what producing it cost.
 
     ``attempts`` and ``waited_seconds`` say how hard the enricher had to try (upstream
-    retries and the time slept between them), for logs and tests.
+    retries and the time slept between them), for logs and tests. ``provider_pause_seconds``
+    is how long the provider said, on this very answer, that the account's limit stays used
+    up (0: it did not say so); the host pauses every instance's calls for it.
     """
 
     result: dict
     token_usage: TokenUsage | None = None
     attempts: int = 1
     waited_seconds: float = 0.0
+    provider_pause_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import resource
 import shutil
@@ -254,6 +255,7 @@ class EnricherServicer(enrich_pb2_grpc.EnricherServicer):
             prompt_version=self._enricher.prompt_version,
             enricher=self._enricher.name,
             processing_seconds=time.perf_counter() - started,
+            provider_pause_ms=math.ceil(enrichment.provider_pause_seconds * 1000),
         )
         if enrichment.token_usage is not None:
             response.token_usage.CopyFrom(enrichment.token_usage.to_proto())

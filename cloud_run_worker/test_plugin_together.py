@@ -83,6 +83,20 @@ def test_with_a_key_the_plugin_enriches_through_together_and_reports_tokens() ->
     assert serving and serving[0]["enricher"] == "together"
 
 
+def test_an_answer_that_used_up_the_limit_tells_the_host_how_long_to_pause() -> None:
+    limit = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0.75"}
+    used_up = Reply(GOOD.status, GOOD.body, limit)
+    with serve(used_up, GOOD) as fake:
+        running = start_plugin(together_env(fake))
+        try:
+            first, second = enrich(running, NURSE), enrich(running, NURSE)
+        finally:
+            stop_plugin(running)
+    assert first.provider_pause_ms == 750
+    assert json.loads(first.enrichment_json) == GOOD_ENRICHMENT  # nothing failed
+    assert second.provider_pause_ms == 0  # GOOD says nothing about the limit
+
+
 def test_a_rate_limited_provider_reaches_the_host_as_an_enrich_error() -> None:
     with serve(Reply(429, headers={"Retry-After": "1"})) as fake:
         running = start_plugin(together_env(fake))

@@ -1,10 +1,12 @@
-"""Reading a provider's wait from a 429's headers."""
+"""Reading a provider's wait from its answers' headers: a 429's, and a good answer that used
+the last of the account's limit."""
 
 from __future__ import annotations
 
 import pytest
 
-from rate_headers import parse_reset, provider_wait_seconds
+from fake_together import Reply
+from rate_headers import exhausted_wait_seconds, parse_reset, provider_wait_seconds
 from together_enricher import parse_retry_after
 
 
@@ -38,3 +40,51 @@ def test_a_429_with_only_a_reset_header_reaches_the_host_with_that_wait() -> Non
     failure, _ = enrich_with(Reply(429, headers={"x-ratelimit-reset": "7"}), max_retries=0)
     assert failure.reason_name == "upstream_rate_limited"
     assert failure.retry_after_ms == 7000
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        # Together AI: requests left 0, the reset in seconds.
+        ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0.25"}, 0.25),
+        # Together AI: tokens used up; the longest reset said is the wait.
+        ({"x-tokenlimit-remaining": "0", "x-ratelimit-remaining": "3",
+          "x-ratelimit-reset": "2"}, 2.0),
+        # OpenAI: tokens used up, each limit with its own reset.
+        ({"x-ratelimit-remaining-requests": "4999", "x-ratelimit-remaining-tokens": "0",
+          "x-ratelimit-reset-requests": "12ms", "x-ratelimit-reset-tokens": "1m30s"}, 90.0),
+    ],
+)
+def test_a_good_answer_that_used_the_last_of_a_limit_asks_for_its_reset(
+    headers: dict[str, str], seconds: float
+) -> None:
+    assert exhausted_wait_seconds(headers) == seconds
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-ratelimit-remaining": "1", "x-ratelimit-reset": "5"},  # room left
+        {"x-ratelimit-remaining": "0"},  # used up, but no word on when it resets
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0"},  # already reset
+        {"x-ratelimit-remaining": "none", "x-ratelimit-reset": "5"},  # unreadable
+        {"x-ratelimit-remaining": "", "x-ratelimit-reset": "5"},
+    ],
+)
+def test_otherwise_a_good_answer_asks_for_no_pause(headers: dict[str, str]) -> None:
+    assert exhausted_wait_seconds(headers) is None
+
+
+def test_the_enricher_returns_the_pause_a_good_answer_asked_for() -> None:
+    from fake_together import GOOD
+    from test_together_enricher import enrich_with
+
+    used_up = Reply(GOOD.status, GOOD.body, {"x-ratelimit-remaining": "0",
+                                             "x-ratelimit-reset": "1.5"})
+    enrichment, _ = enrich_with(used_up)
+    assert enrichment.provider_pause_seconds == 1.5
+    with_room = Reply(GOOD.status, GOOD.body, {"x-ratelimit-remaining": "7",
+                                               "x-ratelimit-reset": "1.5"})
+    enrichment, _ = enrich_with(with_room)
+    assert enrichment.provider_pause_seconds == 0.0

@@ -50,7 +50,7 @@ from enrich_pb2 import (
     REASON_UPSTREAM_UNAVAILABLE,
 )
 from enrichment import CallLimits, EnrichFailure, Enrichment, TokenUsage
-from rate_headers import provider_wait_seconds
+from rate_headers import exhausted_wait_seconds, provider_wait_seconds
 from together_output import JSON_SCHEMA, BadOutput, parse_enrichment
 from together_prompt import PROMPT_VERSION, build_messages, corrective_messages
 
@@ -145,6 +145,8 @@ class _Outcome:
     truncated: bool = False
     # The answer's text, when it was refused (not JSON, or not the schema).
     refused_answer: str | None = None
+    # A good answer said the account's limit is used up for this long (0: it did not).
+    provider_pause: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,9 @@ class TogetherEnricher:
             outcome = self._try_once(self._request_body(request), limits, attempt)
             usage += outcome.usage
             if outcome.enrichment is not None:
-                return Enrichment(outcome.enrichment, usage, attempt, round(waited, 3))
+                return Enrichment(
+                    outcome.enrichment, usage, attempt, round(waited, 3), outcome.provider_pause
+                )
             failure = outcome.failure
             assert failure is not None
             if outcome.truncated and not widened:
@@ -307,7 +311,8 @@ class TogetherEnricher:
         except (httpx.RequestError, httpx.InvalidURL, _TooSlow, _TooLarge) as exc:
             return self._transport_outcome(exc, budget, attempt)
         if 200 <= status < 300:
-            return _answer_outcome(raw, body["max_tokens"])
+            outcome = _answer_outcome(raw, body["max_tokens"])
+            return replace(outcome, provider_pause=exhausted_wait_seconds(headers) or 0.0)
         return self._status_outcome(status, headers, raw, attempt)
 
     def _post(self, body: dict[str, Any], budget: float) -> tuple[int, httpx.Headers, bytes]:

@@ -149,19 +149,30 @@ func (r *Runner) process(ctx context.Context, lease *store.Lease, seat *limitSea
 		return nil, err
 	}
 	a.seat = seat
+	defer a.awaitSideWrites() // the job's outcome is recorded only once they landed
 	resp, ok := a.checkpointed()
-	if !ok {
-		resp, err = r.enrichRemote(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.checkpoint(ctx, a, resp); err != nil {
-			a.awaitCacheWrite()
-			return nil, err
-		}
+	if ok {
+		return r.finish(ctx, a, resp)
+	}
+	if resp, err = r.enrichRemote(ctx, a); err != nil {
+		return nil, err
+	}
+	save, err := r.prepareCheckpoint(a, resp)
+	if err != nil {
+		return nil, err
+	}
+	// The checkpoint is a side write: its round trip overlaps the downstream
+	// writes instead of delaying them. A failed downstream write still finds it
+	// saved before the job goes back for a retry (awaitSideWrites).
+	var saveErr error
+	if save != nil {
+		a.sideWrites.Go(func() { saveErr = save(ctx) })
 	}
 	result, err := r.finish(ctx, a, resp)
-	a.awaitCacheWrite()
+	a.awaitSideWrites()
+	if saveErr != nil { // the lease is lost: another worker owns the job
+		return nil, saveErr
+	}
 	return result, err
 }
 

@@ -117,6 +117,7 @@ func (r *Runner) enrichRemote(ctx context.Context, a *attempt) (*enrichv1.Enrich
 		return nil, err
 	}
 	r.observeUsage(a, resp)
+	r.shareProviderPause(ctx, a, resp)
 	if key != "" {
 		r.storeInCache(ctx, a, key, resp)
 	}
@@ -128,30 +129,23 @@ const cacheWriteTimeout = 5 * time.Second
 
 // storeInCache writes the enrichment under key side by side with the job's own
 // downstream writes (checkpoint, Firestore, embed); the job waits for it only
-// before it completes (awaitCacheWrite), so a completed job's rerun always hits.
+// before it completes (awaitSideWrites), so a completed job's rerun always hits.
 func (r *Runner) storeInCache(ctx context.Context, a *attempt, key string, resp *enrichv1.EnrichResponse) {
 	raw, err := protojson.Marshal(resp)
 	if err != nil {
 		return
 	}
-	done := make(chan struct{})
-	a.cacheWritten = done
-	go func() {
-		defer close(done)
+	a.sideWrites.Go(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheWriteTimeout)
 		defer cancel()
 		if err := r.cfg.LLM.Cache.Put(ctx, key, raw); err != nil {
 			r.log.Warn("storing the enrichment in the result cache failed", "job_id", a.lease.Job.ID, "error", err)
 		}
-	}()
+	})
 }
 
-// awaitCacheWrite waits for the attempt's cache write, if it made one.
-func (a *attempt) awaitCacheWrite() {
-	if a.cacheWritten != nil {
-		<-a.cacheWritten
-	}
-}
+// awaitSideWrites waits for the writes the attempt made beside its phases.
+func (a *attempt) awaitSideWrites() { a.sideWrites.Wait() }
 
 // cached returns the cache's enrichment for key, or nil. A forced job, an
 // unreadable entry and Redis trouble all go to the LLM instead.
@@ -172,7 +166,8 @@ func (r *Runner) cached(ctx context.Context, a *attempt, key string) *enrichv1.E
 	}
 	llm.Metrics.CacheLookup("hit")
 	a.cacheHit = true
-	resp.TokenUsage = nil // this job paid nothing
+	resp.TokenUsage = nil    // this job paid nothing
+	resp.ProviderPauseMs = 0 // and asked the provider nothing
 	return &resp
 }
 
@@ -232,7 +227,11 @@ func (r *Runner) callEnricher(ctx context.Context, a *attempt) (*enrichv1.Enrich
 	callCtx, cancel := context.WithTimeout(ctx, r.cfg.JobTimeout)
 	defer cancel()
 	resp, err := r.enricher.Enrich(callCtx, a.request)
-	r.addTokenUsage(ctx, a.lease.Job, billed(resp, err)) // every call is billed, failed ones too
+	// Every call is billed, failed ones too. The count is a side write: the job's
+	// next round trip (its checkpoint) need not wait behind it.
+	if u := billed(resp, err); u != nil {
+		a.sideWrites.Go(func() { r.addTokenUsage(ctx, a.lease.Job, u) })
+	}
 	return resp, err
 }
 
@@ -315,6 +314,22 @@ func (r *Runner) observeUsage(a *attempt, resp *enrichv1.EnrichResponse) {
 		r.cfg.LLM.RateLimiter.ObserveTokens(u.GetTotalTokens())
 	}
 	r.cfg.LLM.Metrics.Used(a.lease.Job.TenantID, u.GetPromptTokens(), u.GetCompletionTokens())
+}
+
+// shareProviderPause holds every instance's calls for as long as the provider's
+// answer said the account's limit stays used up (a remaining count of 0): the
+// next call before then would only buy a 429. Nothing fails; calls wait their
+// turn in waitForLimit. The pause is a side write: this job need not wait for it.
+func (r *Runner) shareProviderPause(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) {
+	pause := time.Duration(resp.GetProviderPauseMs()) * time.Millisecond
+	if pause <= 0 || r.cfg.LLM.RateLimiter == nil {
+		return
+	}
+	a.sideWrites.Go(func() {
+		if err := r.cfg.LLM.RateLimiter.Pause(context.WithoutCancel(ctx), pause); err != nil {
+			r.log.Warn("sharing the provider's pause failed", "job_id", a.lease.Job.ID, "error", err)
+		}
+	})
 }
 
 // usageOf is the result's token usage: nil when no LLM was paid (the rules, a

@@ -9,9 +9,11 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
+	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
 	"github.com/headhunter/hh-enrich-svc/store/redistest"
 )
@@ -313,4 +315,31 @@ func TestALongWaitForTheRateLimitDefersTheJob(t *testing.T) {
 			t.Errorf("the enricher was called %d times during the outage", d.enricher.calls)
 		}
 	})
+}
+
+// TestAnAnswerThatUsedUpTheLimitPausesEveryInstance: the provider's good answer
+// said the account's limit is used up for a minute (provider_pause_ms); the job
+// completes, and every instance sharing the Redis limit holds its calls.
+func TestAnAnswerThatUsedUpTheLimitPausesEveryInstance(t *testing.T) {
+	t.Parallel()
+	addr := redistest.Start(t)
+	limiter := func() *store.RateLimiter {
+		client := redis.NewClient(addr)
+		t.Cleanup(func() { client.Close() })
+		return store.NewRateLimiter(client, store.RateLimitConfig{})
+	}
+	b := setupWith(t, Config{Logger: hclog.NewNullLogger(), LLM: LLMConfig{RateLimiter: limiter(), RateLimitMaxWait: time.Minute}})
+	answer := proto.Clone(scriptedResponse).(*enrichv1.EnrichResponse)
+	answer.ProviderPauseMs = time.Minute.Milliseconds()
+	b.enricher.response = answer
+	id := b.submit(t, resumePayload)
+	b.runAll(t)
+	if job := b.job(t, id); job.Status != store.StatusCompleted || job.Attempts != 1 {
+		t.Fatalf("job %s (%s) after %d attempts, want completed on its first", job.Status, job.ErrorCode, job.Attempts)
+	}
+	other := limiter() // another instance on the same Redis
+	wait, err := other.Reserve(context.Background())
+	if err != nil || wait < 55*time.Second || wait > time.Minute {
+		t.Fatalf("another instance may call in %s (%v), want about a minute", wait, err)
+	}
 }

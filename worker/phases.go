@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -47,7 +48,10 @@ type attempt struct {
 	// the job by an earlier deferral, else when this lease first asked it.
 	waitingSince time.Time
 	cacheHit     bool
-	cacheWritten chan struct{} // closed once the result cache holds the enrichment
+	// sideWrites are Redis writes made beside the job's own phases rather than
+	// before them (the result cache entry, a call's token count): each costs a
+	// round trip that no phase needs to wait for, only the job's end.
+	sideWrites sync.WaitGroup
 	// seat is the job's place ahead of the rate limit, given back once its call
 	// passes the limit; nil when places are not bounded.
 	seat *limitSeat
@@ -109,26 +113,37 @@ func (a *attempt) checkpointed() (*enrichv1.EnrichResponse, bool) {
 // again rather than replay it. Losing the lease here means another worker owns
 // the job: stop.
 func (r *Runner) checkpoint(ctx context.Context, a *attempt, resp *enrichv1.EnrichResponse) error {
+	save, err := r.prepareCheckpoint(a, resp)
+	if err != nil || save == nil {
+		return err
+	}
+	return save(ctx)
+}
+
+// prepareCheckpoint checks the enrichment and returns the write that saves it
+// (nil with Config.SkipCheckpoint). The write returns only ErrLeaseLost: with
+// Redis in trouble the job goes on without its checkpoint (a retry re-enriches).
+func (r *Runner) prepareCheckpoint(a *attempt, resp *enrichv1.EnrichResponse) (func(context.Context) error, error) {
 	enrichment, err := parseEnrichment(resp)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.enrichment = enrichment
 	if r.cfg.SkipCheckpoint {
-		return nil
+		return nil, nil
 	}
 	raw, err := protojson.Marshal(resp)
 	if err != nil {
-		return &jobError{code: CodeBadEnrichment, message: err.Error()}
+		return nil, &jobError{code: CodeBadEnrichment, message: err.Error()}
 	}
-	if err := r.store.SaveCheckpoint(ctx, a.lease, raw); err != nil {
-		if errors.Is(err, store.ErrLeaseLost) {
+	return func(ctx context.Context) error {
+		err := r.store.SaveCheckpoint(ctx, a.lease, raw)
+		if err == nil || errors.Is(err, store.ErrLeaseLost) {
 			return err
 		}
-		// Redis trouble: go on without the checkpoint; a retry would re-enrich.
 		r.log.Warn("saving the enrichment checkpoint failed", "job_id", a.lease.Job.ID, "error", err)
-	}
-	return nil
+		return nil
+	}, nil
 }
 
 // loadCandidate fills a's candidate, the enrichment input: the Firestore document

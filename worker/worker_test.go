@@ -44,7 +44,8 @@ var goodEnrichment = []byte(`{"resume_analysis":{"technical_skills":["Go"]},"rec
 type scriptedEnricher struct {
 	mu         sync.Mutex
 	outcomes   []error
-	calls      int // enrichments, batch items included
+	response   *enrichv1.EnrichResponse // a good answer; nil: scriptedResponse
+	calls      int                      // enrichments, batch items included
 	batchCalls int
 }
 
@@ -67,6 +68,9 @@ func (e *scriptedEnricher) Enrich(_ context.Context, req *enrichv1.EnrichRequest
 	defer e.mu.Unlock()
 	if err := e.next(); err != nil {
 		return nil, err
+	}
+	if e.response != nil {
+		return e.response, nil
 	}
 	return scriptedResponse, nil
 }

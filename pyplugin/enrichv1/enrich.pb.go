@@ -190,8 +190,12 @@ type EnrichResponse struct {
 	Enricher          string      `protobuf:"bytes,4,opt,name=enricher,proto3" json:"enricher,omitempty"`
 	ProcessingSeconds float64     `protobuf:"fixed64,5,opt,name=processing_seconds,json=processingSeconds,proto3" json:"processing_seconds,omitempty"`
 	TokenUsage        *TokenUsage `protobuf:"bytes,6,opt,name=token_usage,json=tokenUsage,proto3" json:"token_usage,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The provider's answer said the account's limit is used up (a remaining count
+	// of 0) for this long: a call before then would be answered 429, so the host
+	// holds every instance's calls that long. 0: nothing said.
+	ProviderPauseMs int64 `protobuf:"varint,7,opt,name=provider_pause_ms,json=providerPauseMs,proto3" json:"provider_pause_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *EnrichResponse) Reset() {
@@ -264,6 +268,13 @@ func (x *EnrichResponse) GetTokenUsage() *TokenUsage {
 		return x.TokenUsage
 	}
 	return nil
+}
+
+func (x *EnrichResponse) GetProviderPauseMs() int64 {
+	if x != nil {
+		return x.ProviderPauseMs
+	}
+	return 0
 }
 
 type TokenUsage struct {
@@ -740,7 +751,7 @@ const file_enrich_proto_rawDesc = "" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12!\n" +
 	"\fcandidate_id\x18\x03 \x01(\tR\vcandidateId\x12%\n" +
 	"\x0ecandidate_json\x18\x04 \x01(\fR\rcandidateJson\x12\x18\n" +
-	"\aattempt\x18\x05 \x01(\x05R\aattempt\"\x8b\x02\n" +
+	"\aattempt\x18\x05 \x01(\x05R\aattempt\"\xb7\x02\n" +
 	"\x0eEnrichResponse\x12'\n" +
 	"\x0fenrichment_json\x18\x01 \x01(\fR\x0eenrichmentJson\x12#\n" +
 	"\rmodel_version\x18\x02 \x01(\tR\fmodelVersion\x12%\n" +
@@ -748,7 +759,8 @@ const file_enrich_proto_rawDesc = "" +
 	"\benricher\x18\x04 \x01(\tR\benricher\x12-\n" +
 	"\x12processing_seconds\x18\x05 \x01(\x01R\x11processingSeconds\x129\n" +
 	"\vtoken_usage\x18\x06 \x01(\v2\x18.hh.enrich.v1.TokenUsageR\n" +
-	"tokenUsage\"\x81\x01\n" +
+	"tokenUsage\x12*\n" +
+	"\x11provider_pause_ms\x18\a \x01(\x03R\x0fproviderPauseMs\"\x81\x01\n" +
 	"\n" +
 	"TokenUsage\x12#\n" +
 	"\rprompt_tokens\x18\x01 \x01(\x03R\fpromptTokens\x12+\n" +

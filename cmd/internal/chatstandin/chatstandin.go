@@ -69,9 +69,11 @@ type Server struct {
 	requests  gcra
 	tokens    gcra
 	rejecting int // answer this many more requests with 429 regardless of the limit
-	inflight  int
-	stats     Stats
-	byKey     map[string]time.Duration
+	// answerPrefix is every good answer's body up to its usage (answer).
+	answerPrefix []byte
+	inflight     int
+	stats        Stats
+	byKey        map[string]time.Duration
 }
 
 // Start serves cfg on a free loopback port until Close.
@@ -95,6 +97,7 @@ func Start(cfg Config) (*Server, error) {
 		tokens:   newGCRA(cfg.TPM, cfg.BurstSeconds),
 		byKey:    map[string]time.Duration{},
 	}
+	s.answerPrefix = encodeAnswerPrefix(cfg.Content)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.complete)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -143,6 +146,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
+	arrived := time.Now()
 	promptTokens := int64(len(body) / 4)
 	tokens := promptTokens + int64(s.cfg.CompletionTokens)
 	key := ""
@@ -152,12 +156,12 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	latency, retryAfter := s.admit(tokens, key)
 	if retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
+		s.limitHeaders(w.Header())
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusTooManyRequests)
 		_, _ = io.WriteString(w, `{"error":{"message":"rate limit exceeded","type":"rate_limit"}}`)
 		return
 	}
-	admitted := time.Now()
 	defer s.done()
 	timer := time.NewTimer(latency)
 	select {
@@ -166,17 +170,57 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		timer.Stop()
 		return
 	}
-	// The model's time as the provider served it: a timer that fired late on a
-	// busy machine is the provider's delay, not the caller's.
-	s.served(key, time.Since(admitted))
+	answer := s.answer(promptTokens, tokens)
+	s.limitHeaders(w.Header())
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
+	// The model's time as the provider served it, from the request in hand to its
+	// answer ready to send: admitting the request and encoding the answer are the
+	// provider's work, and a timer that fired late on a busy machine is the
+	// provider's delay, not the caller's. What the caller's side adds (its HTTP
+	// client, the request's upload, the loopback both ways) stays outside.
+	s.served(key, time.Since(arrived))
+	_, _ = w.Write(answer) // one write: headers and body leave together
+}
+
+// answer is a chat completion's body. The fixed part is encoded once at Start, so
+// the stand-in's own time per answer stays small next to the caller's.
+func (s *Server) answer(promptTokens, tokens int64) []byte {
+	out := make([]byte, 0, len(s.answerPrefix)+96)
+	out = append(out, s.answerPrefix...)
+	out = fmt.Appendf(out, `{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+		promptTokens, s.cfg.CompletionTokens, tokens)
+	return append(out, '\n')
+}
+
+// encodeAnswerPrefix is every answer's body up to its usage object.
+func encodeAnswerPrefix(content string) []byte {
+	head, _ := json.Marshal(map[string]any{
 		"id": "chatcmpl-standin", "object": "chat.completion",
 		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": s.cfg.Content}}},
-		"usage": map[string]any{"prompt_tokens": promptTokens, "completion_tokens": s.cfg.CompletionTokens,
-			"total_tokens": tokens},
+			"message": map[string]any{"role": "assistant", "content": content}}},
 	})
+	// {"choices":…,"id":…,"object":…} → {"choices":…,"id":…,"object":…,"usage":
+	return append(head[:len(head)-1], `,"usage":`...)
+}
+
+// limitHeaders tells the caller where the account stands, on every answer, the
+// way Together AI does: requests left now and the seconds until the next one is
+// allowed (x-ratelimit-*; the limit refills continuously, so that is when
+// "remaining" leaves 0), and tokens left (x-tokenlimit-*).
+func (s *Server) limitHeaders(h http.Header) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.requests.interval > 0 {
+		h.Set("x-ratelimit-limit", strconv.Itoa(s.cfg.RPM))
+		h.Set("x-ratelimit-remaining", strconv.Itoa(s.requests.remaining(now)))
+		h.Set("x-ratelimit-reset", strconv.FormatFloat(s.requests.wait(now, 1).Seconds(), 'f', 3, 64))
+	}
+	if s.tokens.interval > 0 {
+		h.Set("x-tokenlimit-limit", strconv.Itoa(s.cfg.TPM))
+		h.Set("x-tokenlimit-remaining", strconv.Itoa(s.tokens.remaining(now)))
+	}
 }
 
 // admit counts a request and decides its fate: a model time, or a 429's wait.
@@ -263,6 +307,15 @@ func (g *gcra) wait(now time.Time, n float64) time.Duration {
 		return allowAt.Sub(now)
 	}
 	return 0
+}
+
+// remaining is how many units would be allowed now.
+func (g *gcra) remaining(now time.Time) int {
+	tat := g.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	return max(0, int((g.burst-tat.Sub(now).Seconds())/g.interval))
 }
 
 func (g *gcra) take(now time.Time, n float64) {
