@@ -71,18 +71,21 @@ func NewRateLimiter(rdb redis.UniversalClient, cfg RateLimitConfig) *RateLimiter
 // Reserve takes one call's share of the limit: a request and the tokens a call is
 // expected to cost. It returns 0 when the call may go now, or how long to wait
 // before asking again (nothing is taken then). Errors are Redis's.
+//
+// A refusal takes nothing from either limit: the tokens are looked at before the
+// request is taken and taken only after it. (Taking them first let every refused
+// ask of a waiting instance spend a call's tokens: with requests binding, two
+// instances asking ten times a second drained the tokens a minute for calls never
+// made, and jobs waited for tokens no call had used.)
 func (l *RateLimiter) Reserve(ctx context.Context) (time.Duration, error) {
 	if wait, err := l.paused(ctx); err != nil || wait > 0 {
 		return wait, err
 	}
-	if l.cfg.TPM > 0 {
-		limit := perMinute(l.cfg.TPM)
-		res, err := l.limiter.AllowN(ctx, l.keys.tokens, limit, min(l.tokenCost(), limit.Burst))
-		if err != nil {
-			return 0, fmt.Errorf("store: rate limit (tokens): %w", err)
-		}
-		if res.Allowed == 0 {
-			return res.RetryAfter, nil
+	tokens := perMinute(l.cfg.TPM)
+	cost := min(l.tokenCost(), tokens.Burst)
+	if l.cfg.TPM > 0 && l.cfg.RPM > 0 {
+		if wait, err := l.untilTokens(ctx, tokens, cost); err != nil || wait > 0 {
+			return wait, err
 		}
 	}
 	if l.cfg.RPM > 0 {
@@ -94,7 +97,32 @@ func (l *RateLimiter) Reserve(ctx context.Context) (time.Duration, error) {
 			return res.RetryAfter, nil
 		}
 	}
+	if l.cfg.TPM > 0 {
+		// Refused only when another instance took the tokens since the look above:
+		// the request taken is then lost, which errs on the safe side.
+		res, err := l.limiter.AllowN(ctx, l.keys.tokens, tokens, cost)
+		if err != nil {
+			return 0, fmt.Errorf("store: rate limit (tokens): %w", err)
+		}
+		if res.Allowed == 0 {
+			return res.RetryAfter, nil
+		}
+	}
 	return 0, nil
+}
+
+// untilTokens is how long until cost tokens are free, taking none: GCRA with a
+// cost of 0 only reports what remains.
+func (l *RateLimiter) untilTokens(ctx context.Context, limit redis_rate.Limit, cost int) (time.Duration, error) {
+	res, err := l.limiter.AllowN(ctx, l.keys.tokens, limit, 0)
+	if err != nil {
+		return 0, fmt.Errorf("store: rate limit (tokens): %w", err)
+	}
+	if res.Remaining >= cost {
+		return 0, nil
+	}
+	perToken := float64(limit.Period) / float64(limit.Rate)
+	return time.Duration(float64(cost-res.Remaining) * perToken), nil
 }
 
 func perMinute(n int) redis_rate.Limit {

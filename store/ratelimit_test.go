@@ -56,6 +56,50 @@ func TestRateLimiter(t *testing.T) {
 			t.Fatal("a third 100-token call passed a spent 200-token burst")
 		}
 	})
+	t.Run("ACallRefusedByOneLimitTakesNothingFromTheOther", func(t *testing.T) {
+		t.Parallel()
+		// Requests bind (60 a minute, two at once); tokens have room for every call
+		// that goes (12,000 a minute, 400 at once, 100 a call). Instances that keep
+		// asking while the requests are spent must not spend the tokens: once a
+		// request is free again, its call goes at once.
+		a, b := twoInstances(t, RateLimitConfig{RPM: 60, TPM: 12000, TokensPerCallGuess: 100})
+		if mustReserve(t, a) != 0 || mustReserve(t, a) != 0 {
+			t.Fatal("the requests' burst was refused")
+		}
+		for range 20 {
+			if mustReserve(t, b) == 0 {
+				t.Fatal("a call passed a spent requests' burst")
+			}
+		}
+		// The requests' burst back, as if a second had passed (tokens: 0.1 s' worth).
+		if err := a.rdb.Del(context.Background(), "rate:"+a.keys.requests).Err(); err != nil { // redis_rate's key
+			t.Fatal(err)
+		}
+		if wait := mustReserve(t, b); wait != 0 {
+			t.Fatalf("a call with a request free waited %s: refused asks spent the tokens", wait)
+		}
+	})
+	t.Run("ACallRefusedForTokensTakesNoRequest", func(t *testing.T) {
+		t.Parallel()
+		// Tokens bind (6,000 a minute, 200 at once, 100 a call); requests have room
+		// (600 a minute, 20 at once).
+		a, b := twoInstances(t, RateLimitConfig{RPM: 600, TPM: 6000, TokensPerCallGuess: 100})
+		if mustReserve(t, a) != 0 || mustReserve(t, a) != 0 {
+			t.Fatal("the tokens' burst was refused")
+		}
+		for range 5 {
+			if wait := mustReserve(t, b); wait <= 0 || wait > 2*time.Second {
+				t.Fatalf("a call past the tokens' burst may go in %s, want a wait of up to 2 s", wait)
+			}
+		}
+		left, err := a.limiter.AllowN(context.Background(), a.keys.requests, perMinute(600), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left.Remaining != 18 {
+			t.Fatalf("%d requests left of 20 after 2 calls, want 18: refused asks took requests", left.Remaining)
+		}
+	})
 	t.Run("AnswersTeachTheTokenCostOfACall", func(t *testing.T) {
 		t.Parallel()
 		a, _ := twoInstances(t, RateLimitConfig{TPM: 6000, TokensPerCallGuess: 100})
