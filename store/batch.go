@@ -121,8 +121,9 @@ func (s *RedisStore) newBatchJobs(tenantID string, reqs []SubmitRequest) ([]*Job
 
 // runBatch sends every submit and the batch record in one pipeline. Scripts go by
 // their SHA; a command that finds its script gone (Redis restarted or flushed its
-// script cache) is sent again on its own, with the script. Only those: the others
-// already ran, and running a submit twice would make it dedupe to itself.
+// script cache) or lost its reply with the connection is sent again on its own
+// (see sendAgainAlone). Only those: the others already ran. A resent submit
+// whose first run got through finds its own job and answers as that run did.
 func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRequest, jobs []*Job, dedupeKeys []string) ([]any, int, error) {
 	pipe := s.client.Pipeline()
 	submits := make([]*redis.Cmd, len(reqs))
@@ -149,7 +150,7 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 	replies := make([]any, len(reqs))
 	resent := false
 	for i, cmd := range submits {
-		if isNoScript(cmd.Err()) {
+		if sendAgainAlone(ctx, cmd.Err()) {
 			keys, args := submitArgs[i]()
 			cmd = submitScript.Run(ctx, s.client, keys, args...)
 			resent = true
@@ -165,7 +166,7 @@ func (s *RedisStore) runBatch(ctx context.Context, batch *Batch, reqs []SubmitRe
 	}
 	// The record reads what the submits made: if any submit ran only now,
 	// the record ran before it and must be made again (it rebuilds the list whole).
-	if resent || isNoScript(record.Err()) {
+	if resent || sendAgainAlone(ctx, record.Err()) {
 		record = recordBatchScript.Run(ctx, s.client, recordKeys, recordArgs...)
 	}
 	recorded, err := record.Int()

@@ -253,6 +253,56 @@ func TestReplayedBatchCallsHaveOneEffect(t *testing.T) {
 	}
 }
 
+// A fault on any one command fails a pipeline, and go-redis's retries send it
+// whole again: a long pipeline on a faulty link can fail every attempt. What
+// its commands could not finish is sent again alone, and ends once.
+func TestEndManyWhosePipelineFailsEveryRetryEndsEachJobAlone(t *testing.T) {
+	t.Parallel()
+	for _, fault := range replayFaults {
+		t.Run(fault.String(), func(t *testing.T) {
+			t.Parallel()
+			f := setupFaulty(t, Config{})
+			client := redis.NewClient(&redis.Options{
+				Addr: f.proxy.Addr(), MaxRetries: 1, ReadTimeout: replayReadTimeout, Protocol: 2, DisableIdentity: true,
+				MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 5 * time.Millisecond,
+			})
+			t.Cleanup(func() { _ = client.Close() })
+			oneRetry, err := NewRedisStore(client, f.clean.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			submitJobs(t, f.clean, 3)
+			leases, err := f.clean.LeaseBatch(t.Context(), 3)
+			if err != nil || len(leases) != 3 {
+				t.Fatalf("LeaseBatch = %d, %v", len(leases), err)
+			}
+			// The first completion of the pipeline's first send and of its one
+			// retry meet the fault; nothing after.
+			broken := 0
+			f.proxy.SetRule(func(c redistest.Command) redistest.Fault {
+				if runs(completeScript)(c) && broken < 2 {
+					broken++
+					return fault
+				}
+				return redistest.Pass
+			})
+			endings := []Ending{{Lease: leases[0]}, {Lease: leases[1]}, {Lease: leases[2]}}
+			for i, e := range oneRetry.EndMany(t.Context(), endings) {
+				if e.Err != nil {
+					t.Errorf("ending %d: %v", i, e.Err)
+				}
+			}
+			if n := f.proxy.Injected(fault); n != 2 {
+				t.Fatalf("the proxy injected %s %d times, want 2 (the pipeline and its retry)", fault, n)
+			}
+			if c := mustCounts(t, f.clean); c.Completed != 3 || c.Processing != 0 {
+				t.Errorf("completed %d, processing %d; want 3, 0", c.Completed, c.Processing)
+			}
+			f.checkConsistent(t, "tenant-a")
+		})
+	}
+}
+
 func TestALeaseBatchWhoseReplyNeverCameIsGivenBackUncharged(t *testing.T) {
 	t.Parallel()
 	for _, fault := range []redistest.Fault{redistest.DropReply, redistest.DelayReply} {
