@@ -4,7 +4,7 @@
 plugin never falls back from one to the other. Unset (the CLI run by hand), Together AI
 runs when ``TOGETHER_API_KEY`` is set, else the local rules.
 
-The Together module (and httpx with it) is imported only when a key is set, so a process
+The Together module (and urllib3 with it) is imported only when a key is set, so a process
 running the rules never pays for it.
 """
 

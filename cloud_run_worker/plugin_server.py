@@ -117,10 +117,9 @@ def configure_logging() -> None:
     # Once the host is gone, stderr is a pipe nobody reads: a log line must fail
     # quietly, never end the thread that writes it (the parent watcher, say).
     logging.raiseExceptions = False
-    # httpx logs every request at INFO (httpcore every step at DEBUG): one line per LLM
-    # call is noise, not news; the Together enricher logs what matters itself.
-    for chatty in ("httpx", "httpcore"):
-        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
+    # urllib3 logs every request and new connection at DEBUG: one line per LLM call is
+    # noise, not news; the Together enricher logs what matters itself.
+    logging.getLogger("urllib3").setLevel(max(root.level, logging.WARNING))
 
 
 def python_log_level(name: str) -> int:

@@ -56,7 +56,7 @@ SLOW_TEST_SECONDS = 8.0
 
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """httpx honours proxy variables; the fake server is on loopback."""
+    """The enricher honours proxy variables (together_http); the fake server is on loopback."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
                  "all_proxy"):
         monkeypatch.delenv(name, raising=False)

@@ -21,8 +21,8 @@ the same answer again. A request the provider refuses for this one candidate (HT
 retried and no fault of the process. Every answer's token usage, failed ones included, is
 summed onto the result or the failure.
 
-One httpx.Client serves the whole process (its docstring: "It can be shared between
-threads"), so the gRPC server's worker threads share a pool of kept-alive TLS connections.
+One urllib3 pool serves the whole process (together_http), so the gRPC server's worker
+threads share its kept-alive TLS connections.
 """
 
 from __future__ import annotations
@@ -39,7 +39,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    LocationParseError,
+    NewConnectionError,
+    ProxySchemeUnknown,
+    URLSchemeUnknown,
+)
+from urllib3.exceptions import (
+    TimeoutError as Urllib3Timeout,
+)
+from urllib3.util import parse_url
 
 from enrich_pb2 import (
     REASON_INTERNAL,
@@ -51,6 +62,7 @@ from enrich_pb2 import (
 )
 from enrichment import CallLimits, EnrichFailure, Enrichment, TokenUsage
 from rate_headers import exhausted_wait_seconds, provider_wait_seconds
+from together_http import new_pool
 from together_output import JSON_SCHEMA, BadOutput, parse_enrichment
 from together_prompt import PROMPT_VERSION, build_messages, corrective_messages
 
@@ -63,6 +75,7 @@ MAX_WAIT_SECONDS = 10.0
 CALL_LIMIT_SLACK_SECONDS = 5.0
 # A chat answer of 2,048 tokens is a few kB; anything near this is not an answer.
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+_READ_CHUNK_BYTES = 64 * 1024
 # Completion tokens of a first try, and of the one try after an answer cut at that limit.
 MAX_TOKENS = 2048
 MAX_TOKENS_AFTER_LENGTH = 4096
@@ -174,37 +187,43 @@ class TogetherEnricher:
     def __init__(self, config: TogetherConfig) -> None:
         if not config.api_key:
             raise ValueError("TOGETHER_API_KEY is empty")
-        base = httpx.URL(config.base_url)
-        if base.scheme not in ("http", "https") or not base.host:
-            raise ValueError(f"TOGETHER_AI_BASE_URL must be an http(s) URL, got {base!s}")
+        try:
+            base = parse_url(config.base_url)
+        except LocationParseError:
+            base = None
+        if base is None or base.scheme not in ("http", "https") or not base.host:
+            shown = _without_userinfo(config.base_url)
+            raise ValueError(f"TOGETHER_AI_BASE_URL must be an http(s) URL, got {shown}")
         if base.scheme == "http" and not _is_loopback(base.host):
             raise ValueError(
                 "TOGETHER_AI_BASE_URL must be https:// (http:// only on a loopback address, "
-                f"where the API key cannot leave the machine), got {base!s}"
+                "where the API key cannot leave the machine), got "
+                f"{_without_userinfo(config.base_url)}"
             )
         self._config = config
         self.model_version = config.model
         self._url = f"{config.base_url}/chat/completions"
-        self._client = httpx.Client(
-            headers={"Authorization": f"Bearer {config.api_key}", "User-Agent": USER_AGENT},
-            timeout=self._timeout(config.timeout_seconds),
-            follow_redirects=False,
-        )
+        headers = {"Authorization": f"Bearer {config.api_key}", "User-Agent": USER_AGENT,
+                   "Content-Type": "application/json"}
+        try:
+            self._pool = new_pool(self._url, headers)
+        except (LocationParseError, ProxySchemeUnknown) as exc:
+            raise ValueError(f"a proxy variable (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) is not a "
+                             f"proxy URL: {exc}") from exc
 
     def log_fields(self) -> dict[str, Any]:
         """What to log about this enricher: never the key."""
-        url = httpx.URL(self._config.base_url)
         return {
             "enricher": self.name,
             "model_version": self.model_version,
             "prompt_version": self.prompt_version,
-            "base_url": str(url.copy_with(username=None, password=None)),
+            "base_url": _without_userinfo(self._config.base_url),
             "timeout_seconds": self._config.timeout_seconds,
             "max_retries": self._config.max_retries,
         }
 
     def close(self) -> None:
-        self._client.close()
+        self._pool.clear()
 
     @property
     def call_limit_seconds(self) -> float:
@@ -308,35 +327,42 @@ class TogetherEnricher:
         budget = budget if remaining is None else min(budget, remaining)
         try:
             status, headers, raw = self._post(body, budget)
-        except (httpx.RequestError, httpx.InvalidURL, _TooSlow, _TooLarge) as exc:
+        except (urllib3.exceptions.HTTPError, OSError, _TooSlow, _TooLarge) as exc:
             return self._transport_outcome(exc, budget, attempt)
         if 200 <= status < 300:
             outcome = _answer_outcome(raw, body["max_tokens"])
             return replace(outcome, provider_pause=exhausted_wait_seconds(headers) or 0.0)
         return self._status_outcome(status, headers, raw, attempt)
 
-    def _post(self, body: dict[str, Any], budget: float) -> tuple[int, httpx.Headers, bytes]:
+    def _post(self, body: dict[str, Any], budget: float) -> tuple[int, Mapping[str, str], bytes]:
         """POSTs and reads the whole answer within ``budget`` seconds.
 
-        httpx times each step (connect, each read), not the whole exchange, so a server
+        urllib3 times each step (connect, each read), not the whole exchange, so a server
         that trickles bytes could hold a call forever: the budget is also checked between
         chunks. A server that goes silent is cut by the read timeout, so a try ends within
         about twice its budget at worst, and within it for every server that answers.
         """
         deadline = time.monotonic() + budget
-        with self._client.stream("POST", self._url, json=body, timeout=self._timeout(budget)) as r:
+        timeout = urllib3.Timeout(connect=min(self._config.connect_timeout_seconds, budget),
+                                  read=budget)
+        data = json.dumps(body, ensure_ascii=False).encode()
+        r = self._pool.request("POST", self._url, body=data, timeout=timeout,
+                               preload_content=False, redirect=False)
+        try:
             chunks, size = [], 0
-            for chunk in r.iter_bytes():
+            for chunk in r.stream(_READ_CHUNK_BYTES):
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
                     raise _TooLarge()
                 if time.monotonic() > deadline:
                     raise _TooSlow()
                 chunks.append(chunk)
-            return r.status_code, r.headers, b"".join(chunks)
-
-    def _timeout(self, budget: float) -> httpx.Timeout:
-        return httpx.Timeout(budget, connect=min(self._config.connect_timeout_seconds, budget))
+        except BaseException:
+            r.close()  # the answer was not read to its end: its connection cannot be reused
+            raise
+        finally:
+            r.release_conn()
+        return r.status, r.headers, b"".join(chunks)
 
     def _backoff(self, attempt: int) -> float:
         """1 s, 2 s, 4 s … times a random factor in [0.5, 1], so that processes hit by the
@@ -346,14 +372,19 @@ class TogetherEnricher:
     def _transport_outcome(self, exc: Exception, budget: float, attempt: int) -> _Outcome:
         """Classifies an exception of one try by its type."""
         backoff = self._backoff(attempt)
-        if isinstance(exc, httpx.ConnectTimeout):
+        # urllib3 makes NewConnectionError (refused, unresolvable) a ConnectTimeoutError,
+        # and so a TimeoutError: it is asked about first.
+        if isinstance(exc, NewConnectionError):
+            kind = type(exc).__name__
+            reason, message = REASON_UPSTREAM_UNAVAILABLE, f"connection failed: {kind}"
+        elif isinstance(exc, ConnectTimeoutError):
             connect = min(self._config.connect_timeout_seconds, budget)
             reason, message = REASON_UPSTREAM_UNAVAILABLE, f"no connection within {connect:.3g} s"
-        elif isinstance(exc, httpx.TimeoutException | _TooSlow):
+        elif isinstance(exc, Urllib3Timeout | TimeoutError | _TooSlow):
             reason, message = REASON_TIMEOUT, f"no answer within {budget:.3g} s"
         elif isinstance(exc, _TooLarge):
             reason, message, backoff = REASON_UPSTREAM_BAD_OUTPUT, "answer larger than 2 MiB", 0.0
-        elif isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        elif isinstance(exc, URLSchemeUnknown | LocationParseError):
             failure = EnrichFailure(REASON_INTERNAL, f"bad TOGETHER_AI_BASE_URL: {exc}", False)
             return _Outcome(failure=failure)
         else:  # connect refused or reset, a broken HTTP exchange, an undecodable body
@@ -363,7 +394,7 @@ class TogetherEnricher:
         return _Outcome(failure=failure, wait_seconds=backoff)
 
     def _status_outcome(
-        self, status: int, headers: httpx.Headers, raw: bytes, attempt: int
+        self, status: int, headers: Mapping[str, str], raw: bytes, attempt: int
     ) -> _Outcome:
         """Classifies a non-2xx answer by its status code."""
         retry_after = parse_retry_after(headers.get("retry-after"))
@@ -431,7 +462,17 @@ def _billed(failure: EnrichFailure, usage: TokenUsage) -> EnrichFailure:
     return failure
 
 
+def _without_userinfo(url: str) -> str:
+    """url without a user or password in it, for messages and logs."""
+    try:
+        parsed = parse_url(url)
+    except LocationParseError:
+        return "(an unreadable URL)"
+    return parsed._replace(auth=None).url
+
+
 def _is_loopback(host: str) -> bool:
+    host = host.removeprefix("[").removesuffix("]")  # an IPv6 address in a URL
     if host == "localhost":
         return True
     try:

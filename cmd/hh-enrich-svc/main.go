@@ -246,8 +246,8 @@ func optional[I any, P interface{ *T }, T any](p P) I {
 // pluginEnv is the plugins' whole environment: what Python needs to run and what the
 // enrichers read, and nothing else of the host's (secrets of other parts stay out:
 // the plugins never talk to Google, so GOOGLE_* and FIRESTORE_* stay with the host).
-// The proxy and CA variables (both cases, as curl and httpx read them) let the LLM
-// calls go out through a corporate proxy that re-signs TLS.
+// The proxy and CA variables (both cases, as curl and the plugin's together_http.py
+// read them) let the LLM calls go out through a corporate proxy that re-signs TLS.
 // The plugin's gRPC thread pool gets room for every concurrent call the pool may
 // send it, plus health pings.
 func pluginEnv(host []string, concurrency int) []string {
