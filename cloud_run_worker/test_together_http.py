@@ -50,6 +50,34 @@ def test_calls_go_through_the_proxy_the_environment_names(monkeypatch: pytest.Mo
     assert proxy.received[0].headers["authorization"] == f"Bearer {API_KEY}"
 
 
+def test_a_proxy_url_with_credentials_sends_them_to_the_proxy_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = unused_loopback_url()
+    with serve(GOOD) as proxy:
+        address = proxy.base_url.removesuffix("/v1").removeprefix("http://")
+        monkeypatch.setenv("HTTP_PROXY", f"http://team%40corp:p%3Ass@{address}")
+        enricher = enricher_for(target)
+        try:
+            enricher.enrich(CANDIDATE, CallLimits())
+        finally:
+            enricher.close()
+    (sent,) = proxy.received
+    # user "team@corp", password "p:ss", percent-decoded as httpx and requests do
+    assert sent.headers["proxy-authorization"] == "Basic dGVhbUBjb3JwOnA6c3M="
+    assert sent.path == f"{target}/chat/completions"
+
+
+@pytest.mark.parametrize("proxy", ["http://user:s3cret@proxy:99999", "http://user:s3cret@[::1"])
+def test_an_unreadable_proxy_url_is_refused_without_repeating_its_password(
+    monkeypatch: pytest.MonkeyPatch, proxy: str
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    with pytest.raises(ValueError, match="HTTPS_PROXY") as refused:
+        enricher_for("https://api.together.xyz/v1")
+    assert "s3cret" not in str(refused.value)
+
+
 def test_no_proxy_sends_calls_direct(monkeypatch: pytest.MonkeyPatch) -> None:
     with serve(GOOD) as proxy, serve(GOOD) as provider:
         monkeypatch.setenv("HTTP_PROXY", proxy.base_url.removesuffix("/v1"))

@@ -207,9 +207,13 @@ class TogetherEnricher:
                    "Content-Type": "application/json"}
         try:
             self._pool = new_pool(self._url, headers)
-        except (LocationParseError, ProxySchemeUnknown) as exc:
+        except ProxySchemeUnknown as exc:  # its text names the scheme alone
             raise ValueError(f"a proxy variable (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) is not a "
                              f"proxy URL: {exc}") from exc
+        except LocationParseError as exc:
+            # Its text is the whole URL, a password in it included: not repeated.
+            raise ValueError("a proxy variable (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) is not a "
+                             "proxy URL of the form http://[user:password@]host:port") from exc
 
     def log_fields(self) -> dict[str, Any]:
         """What to log about this enricher: never the key."""

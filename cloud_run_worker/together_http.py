@@ -9,8 +9,8 @@ worker threads share its kept-alive connections.
 What httpx read from the environment is read here, so LLM calls still work behind a
 corporate proxy and with a private CA (README, "Configuration"): ``HTTPS_PROXY`` /
 ``HTTP_PROXY`` / ``ALL_PROXY`` and ``NO_PROXY`` (either case, the standard library's
-reading), and ``SSL_CERT_FILE``, ``SSL_CERT_DIR`` or ``REQUESTS_CA_BUNDLE``; without
-those, certifi's roots, as httpx used.
+reading; a proxy URL's credentials go to the proxy), and ``SSL_CERT_FILE``,
+``SSL_CERT_DIR`` or ``REQUESTS_CA_BUNDLE``; without those, certifi's roots, as httpx used.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import ssl
 import urllib.request
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 import certifi
 import urllib3
@@ -45,7 +46,16 @@ def new_pool(url: str, headers: Mapping[str, str], env: Mapping[str, str] | None
     proxy = proxy_for(url, env)
     if proxy is None:
         return urllib3.PoolManager(**common)
-    return urllib3.ProxyManager(proxy, **common)
+    # urllib3 sends no credentials of its own for a proxy URL's user:password (httpx and
+    # requests did): they go in Proxy-Authorization, and the URL is given without them.
+    parsed = parse_url(proxy)
+    proxy_headers = None
+    if parsed.auth:
+        proxy_headers = urllib3.make_headers(proxy_basic_auth=unquote(parsed.auth))
+        proxy = parsed._replace(auth=None).url
+    # The proxy's own TLS, for an https:// proxy, trusts the same roots as the provider's.
+    return urllib3.ProxyManager(proxy, proxy_headers=proxy_headers,
+                                proxy_ssl_context=common["ssl_context"], **common)
 
 
 def proxy_for(url: str, env: Mapping[str, str]) -> str | None:
