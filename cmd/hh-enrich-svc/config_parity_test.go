@@ -111,7 +111,7 @@ func TestTheBinaryRefusesToStartAndSaysWhy(t *testing.T) {
 		env  []string
 		want []string
 	}{
-		{"ProductionWithNothing", nil, []string{"no Redis configured", "no Firestore project"}},
+		{"ProductionWithNothing", nil, []string{"no Redis configured", "no Firestore project", "no enricher chosen"}},
 		{"AnOriginalVariable", []string{"ENRICH_PROFILE=local", "ENRICH_MAX_CONCURRENCY=4"}, []string{"ENRICH_MAX_CONCURRENCY", "use ENRICH_CONCURRENCY"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -130,7 +130,7 @@ func chooseEnricher(cfg *Config) error {
 		switch {
 		case llm.HasKey:
 			llm.Enricher = EnricherTogether
-		case cfg.Profile == ProfileLocal || cfg.embeddedRedis():
+		case cfg.Profile == ProfileLocal:
 			llm.Enricher = EnricherRules
 		default:
 			return errNoEnricher

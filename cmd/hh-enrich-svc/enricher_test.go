@@ -34,7 +34,8 @@ func TestChooseEnricher(t *testing.T) {
 		{"a key means Together", with(map[string]string{"TOGETHER_API_KEY": "k"}), EnricherTogether, ""},
 		{"rules on purpose, key or not", with(map[string]string{"TOGETHER_API_KEY": "k", "ENRICH_ENRICHER": "rules"}), EnricherRules, ""},
 		{"the local profile defaults to the rules", with(map[string]string{"ENRICH_PROFILE": "local"}), EnricherRules, ""},
-		{"make run's embedded Redis is the local profile", map[string]string{"AUTH_MODE": "none"}, EnricherRules, ""},
+		// checkProfile refuses this start for its Redis too; both are said at once.
+		{"production with nothing configured refuses for the enricher too", map[string]string{"AUTH_MODE": "none"}, "", "TOGETHER_API_KEY"},
 		{"production without a key refuses", with(nil), "", "TOGETHER_API_KEY"},
 		{"the refusal names the way to run the rules", with(nil), "", "ENRICH_ENRICHER=rules"},
 		{"together without its key refuses even locally", with(map[string]string{"ENRICH_ENRICHER": "together", "ENRICH_PROFILE": "local"}), "", "needs TOGETHER_API_KEY"},
