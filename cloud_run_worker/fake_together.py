@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -189,8 +190,10 @@ class FakeTogether:
         script: list[Reply],
         on_request: Callable[[int], None] | None = None,
         respond: Callable[[Received], Reply] | None = None,
+        tls: ssl.SSLContext | None = None,
     ):
         self._script = script
+        self._scheme = "https" if tls else "http"
         self._respond = respond
         self._on_request = on_request or (lambda _count: None)
         self._lock = threading.Lock()
@@ -198,6 +201,8 @@ class FakeTogether:
         self.received: list[Received] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         # serve_forever notices shutdown() only between polls: poll often, so closing
         # a server does not add half a second to every test.
         self._thread = threading.Thread(
@@ -206,7 +211,7 @@ class FakeTogether:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return f"{self._scheme}://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
     def start(self) -> None:
         self._thread.start()
@@ -266,10 +271,11 @@ def serve(
     *script: Reply,
     on_request: Callable[[int], None] | None = None,
     respond: Callable[[Received], Reply] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[FakeTogether]:
     """Runs a FakeTogether answering with ``script`` (or ``respond``, per request) for the
-    length of the block."""
-    fake = FakeTogether(list(script), on_request, respond)
+    length of the block; over TLS with ``tls`` (a server context)."""
+    fake = FakeTogether(list(script), on_request, respond, tls)
     fake.start()
     try:
         yield fake

@@ -4,16 +4,22 @@ environment, and connections that are reused only when their answer was read who
 from __future__ import annotations
 
 import socket
+import ssl
+from pathlib import Path
 
 import pytest
 
-from enrichment import CallLimits
+from enrich_pb2 import REASON_UPSTREAM_UNAVAILABLE
+from enrichment import CallLimits, EnrichFailure
 from fake_together import GOOD, GOOD_ENRICHMENT, Reply, serve
 from together_enricher import MAX_RESPONSE_BYTES, TogetherConfig, TogetherEnricher
 from together_http import proxy_for
 
 API_KEY = "test-key-http"
 CANDIDATE = {"resume_text": "Backend engineer, 6 years of Go and Postgres."}
+# A CA of our own and a certificate it signed for 127.0.0.1 (valid until 2126): the
+# provider, or a proxy that re-signs TLS, behind a private CA. Test-only keys.
+TESTDATA = Path(__file__).parent / "testdata"
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
                    "http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -107,6 +113,42 @@ def test_an_unreadable_ca_file_is_refused_at_start_naming_the_variable(
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
     with pytest.raises(ValueError, match="SSL_CERT_FILE"):
         enricher_for("https://api.together.xyz/v1")
+
+
+def loopback_tls() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(TESTDATA / "loopback.pem", TESTDATA / "loopback.key")
+    return context
+
+
+def test_a_private_ca_named_by_ssl_cert_file_is_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(TESTDATA / "private-ca.pem"))
+    with serve(GOOD, tls=loopback_tls()) as provider:
+        enricher = enricher_for(provider.base_url)
+        try:
+            result = enricher.enrich(CANDIDATE, CallLimits())
+        finally:
+            enricher.close()
+    assert provider.base_url.startswith("https://")
+    assert result.result == GOOD_ENRICHMENT
+
+
+def test_without_the_private_ca_the_provider_is_not_trusted() -> None:
+    with serve(GOOD, tls=loopback_tls()) as provider:  # certifi's roots only
+        enricher = TogetherEnricher(TogetherConfig(
+            api_key=API_KEY, base_url=provider.base_url, timeout_seconds=2.0,
+            backoff_seconds=0.01, max_retries=0))
+        try:
+            with pytest.raises(EnrichFailure) as refused:
+                enricher.enrich(CANDIDATE, CallLimits())
+        finally:
+            enricher.close()
+        assert provider.received == []  # the key never went out
+    assert refused.value.reason == REASON_UPSTREAM_UNAVAILABLE
+    # The operator is told why, and what to set.
+    assert "certificate not trusted (unable to get local issuer certificate)" in (
+        refused.value.message)
+    assert "SSL_CERT_FILE" in refused.value.message
 
 
 def test_a_connection_whose_answer_was_cut_short_is_not_reused() -> None:

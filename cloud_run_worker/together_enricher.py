@@ -33,6 +33,7 @@ import json
 import logging
 import math
 import random
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -388,6 +389,10 @@ class TogetherEnricher:
             reason, message = REASON_TIMEOUT, f"no answer within {budget:.3g} s"
         elif isinstance(exc, _TooLarge):
             reason, message, backoff = REASON_UPSTREAM_BAD_OUTPUT, "answer larger than 2 MiB", 0.0
+        elif (refusal := _certificate_refusal(exc)) is not None:
+            reason = REASON_UPSTREAM_UNAVAILABLE
+            message = (f"TLS certificate not trusted ({refusal}); a private CA or a proxy "
+                       "that re-signs TLS: set SSL_CERT_FILE or SSL_CERT_DIR")
         elif isinstance(exc, URLSchemeUnknown | LocationParseError):
             failure = EnrichFailure(REASON_INTERNAL, f"bad TOGETHER_AI_BASE_URL: {exc}", False)
             return _Outcome(failure=failure)
@@ -464,6 +469,22 @@ def _billed(failure: EnrichFailure, usage: TokenUsage) -> EnrichFailure:
     if usage != TokenUsage():
         failure.token_usage = usage
     return failure
+
+
+def _certificate_refusal(exc: BaseException) -> str | None:
+    """What the TLS handshake said of the server's certificate, when that is why exc
+    happened (urllib3 wraps the ssl module's error in its own), else None."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        err = pending.pop()
+        if not isinstance(err, BaseException) or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, ssl.SSLCertVerificationError):
+            return err.verify_message or "certificate verify failed"
+        pending.extend((err.__cause__, err.__context__, *err.args))
+    return None
 
 
 def _without_userinfo(url: str) -> str:
