@@ -129,15 +129,16 @@ func runRedisRestart(ctx context.Context, h *harness) []*Row {
 	back := time.Now()
 	row.note("redis-server down %.2f s (SIGKILL, then started on the same port with its append-only file)", back.Sub(killed).Seconds())
 	h.judgeHealth(row, probe, killed, back)
-	if refused := load.refusedCount("500"); refused > 0 {
-		row.note("the %d refused submits got 500 internal_error: the API has no 503 for an unreachable Redis", refused)
-	}
+	// A submit Redis cannot take is the client's to retry: 503 with Retry-After, never a 500.
+	unavailable, internal := load.refusedCount("503"), load.refusedCount("500")
+	row.check("outage_submits_answered_503", internal == 0,
+		"submits refused during the outage: %d answered 503, %d answered 500", unavailable, internal)
 	outcomes, _ := load.finish(ctx, row, back.Add(h.sizes.Deadline), stack.Embed)
 	if t, ok := firstCompletionAfter(outcomes, back, nil); ok {
 		row.note("first completion %.2f s after Redis was back", t.Sub(back).Seconds())
 	}
-	row.summarize("down %.1f s; /health 503 during it, 200 again %s after the restart; submits during the outage got 500, not 503",
-		back.Sub(killed).Seconds(), seconds(row.RecoverySeconds))
+	row.summarize("down %.1f s; /health 503 during it, 200 again %s after the restart; submits during the outage: %d answered 503, %d answered 500",
+		back.Sub(killed).Seconds(), seconds(row.RecoverySeconds), unavailable, internal)
 	return []*Row{row}
 }
 
