@@ -210,6 +210,33 @@ type CORSConfig struct {
 // corsMaxAge is how long browsers may cache a preflight answer.
 const corsMaxAge = 10 * time.Minute
 
+// securityHeaders are what the reference's helmet sent on every answer, tightened
+// for an API whose answers are JSON and YAML, never pages: nothing may run, frame or
+// sniff them. HSTS as helmet's default (180 days); a browser ignores it over plain
+// HTTP. The console sets its own policy for its pages (router/adminui). The values
+// are shared, never appended to: Header.Set and Add replace or copy them.
+var securityHeaders = map[string][]string{
+	"Content-Security-Policy":      {"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"},
+	"Cross-Origin-Opener-Policy":   {"same-origin"},
+	"Cross-Origin-Resource-Policy": {"same-origin"}, // CORS fetches are not held to it
+	"Referrer-Policy":              {"no-referrer"},
+	"Strict-Transport-Security":    {"max-age=15552000; includeSubDomains"},
+	"X-Content-Type-Options":       {"nosniff"},
+	"X-Frame-Options":              {"DENY"},
+}
+
+// withSecurityHeaders puts securityHeaders on every answer, before any handler
+// writes, so errors, 404s and CORS preflights carry them too.
+func withSecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for name, values := range securityHeaders {
+			h[name] = values
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // withCORS answers preflights and marks allowed origins, in front of auth so that
 // a preflight (which carries no token) is never refused.
 func withCORS(c CORSConfig, allowed, exposed []string, next http.Handler) http.Handler {

@@ -183,3 +183,48 @@ func TestCORS(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryAnswerCarriesTheSecurityHeaders: the reference's helmet headers, on
+// answers of every kind, and the console's own policy left in place.
+func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	console := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'")
+		w.WriteHeader(http.StatusOK)
+	})
+	h, err := New(Config{Store: memStore{}, Auth: noAuth(t), AdminUI: console, Logger: hclog.NewNullLogger(),
+		CORS: CORSConfig{AllowedOrigins: []string{"https://proj.web.app"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	preflight := httptest.NewRequest(http.MethodOptions, "/v1/enrich/profile", nil)
+	preflight.Header.Set("Origin", "https://proj.web.app")
+	preflight.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	for name, req := range map[string]*http.Request{
+		"ok":            httptest.NewRequest(http.MethodGet, "/ready", nil),
+		"no tenant":     httptest.NewRequest(http.MethodPost, "/v1/enrich/profile", strings.NewReader(`{"candidateId":"c"}`)),
+		"no such route": httptest.NewRequest(http.MethodGet, "/v1/nothing", nil),
+		"preflight":     preflight,
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		for header, want := range map[string]string{
+			"X-Content-Type-Options":       "nosniff",
+			"X-Frame-Options":              "DENY",
+			"Content-Security-Policy":      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+			"Referrer-Policy":              "no-referrer",
+			"Strict-Transport-Security":    "max-age=15552000; includeSubDomains",
+			"Cross-Origin-Opener-Policy":   "same-origin",
+			"Cross-Origin-Resource-Policy": "same-origin",
+		} {
+			if got := rec.Header().Get(header); got != want {
+				t.Errorf("%s (%d): %s = %q, want %q", name, rec.Code, header, got, want)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/ui", nil))
+	if got := rec.Header().Get("Content-Security-Policy"); got != "default-src 'none'; script-src 'self'" {
+		t.Errorf("the console's own policy was replaced: %q", got)
+	}
+}

@@ -260,6 +260,7 @@ func (s *server) middleware(h http.Handler) http.Handler {
 		s.cfg.TenantHeader, s.cfg.RequestIDHeader, s.cfg.TraceHeader}
 	exposed := []string{s.cfg.RequestIDHeader, s.cfg.TraceHeader, "Retry-After"}
 	h = withCORS(s.cfg.CORS, allowed, exposed, h)
+	h = withSecurityHeaders(h)
 	h = withRecovery(s.log, h)
 	h = withMetrics(s.cfg.Metrics, s.cfg.Now, h)
 	if s.cfg.LogRequests {
