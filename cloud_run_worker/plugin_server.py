@@ -74,6 +74,9 @@ STOP_GRACE_SECONDS = 2.0
 # An enricher gives up this long before the host's deadline, so the host hears a typed
 # timeout rather than its own deadline, which it takes for a hung process.
 DEADLINE_MARGIN_SECONDS = 0.5
+# The largest message accepted or sent, both ways (gRPC's default is 4 MiB, less
+# than a batch of large candidates). Must match MaxMessageBytes in pyplugin/size.go.
+MAX_MESSAGE_BYTES = 64 << 20
 # The limits of every call to an enricher that does not read them (reads_call_limits is
 # False): no deadline, never cancelled. Shared, so nothing may set it.
 UNBOUNDED = CallLimits()
@@ -350,7 +353,13 @@ def create_server(
 ) -> grpc.Server:
     """Builds the server on ``address`` (``unix:/path`` or ``127.0.0.1:0`` in tests), with
     the local rules enricher unless another is given."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
     capacity = max(1, max_workers - RESERVED_THREADS)
     servicer = EnricherServicer(enricher or LocalRulesEnricher(), capacity)
     enrich_pb2_grpc.add_EnricherServicer_to_server(servicer, server)

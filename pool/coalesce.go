@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 )
@@ -29,6 +31,7 @@ import (
 // queuedCall is one Enrich call waiting in the queue.
 type queuedCall struct {
 	req  *enrichv1.EnrichRequest
+	size int           // req's encoded size, for pyplugin.BatchBytes
 	done chan struct{} // closed once resp and err are set
 	resp *enrichv1.EnrichResponse
 	err  error
@@ -59,7 +62,7 @@ func (p *Pool) enrichCoalesced(ctx context.Context, req *enrichv1.EnrichRequest)
 		return nil, err
 	}
 	defer release()
-	me := &queuedCall{req: req, done: make(chan struct{})}
+	me := &queuedCall{req: req, size: proto.Size(req), done: make(chan struct{})}
 	batch, slot, err := p.awaitTurn(ctx, me)
 	if err != nil {
 		return nil, err
@@ -153,21 +156,27 @@ func (p *Pool) awaitTurn(ctx context.Context, me *queuedCall) ([]*queuedCall, *c
 	}
 }
 
-// takeLocked takes me and the oldest other queued calls, up to CoalesceMax in all,
-// out of the queue.
+// takeLocked takes me and the oldest other queued calls out of the queue: up to
+// CoalesceMax calls in all, and no more than pyplugin.BatchBytes of them (a batch
+// of large candidates would outgrow a gRPC message). It stops at the first call
+// that does not fit, so calls still leave in the order they came.
 func (p *Pool) takeLocked(me *queuedCall) []*queuedCall {
 	batch := []*queuedCall{me}
 	me.taken = true
+	size, full := me.size, false
 	rest := p.queue[:0]
 	for _, q := range p.queue {
-		switch {
-		case q == me:
-		case len(batch) < p.cfg.CoalesceMax:
-			q.taken = true
-			batch = append(batch, q)
-		default:
-			rest = append(rest, q)
+		if q == me {
+			continue
 		}
+		full = full || len(batch) >= p.cfg.CoalesceMax || size+q.size > pyplugin.BatchBytes
+		if full {
+			rest = append(rest, q)
+			continue
+		}
+		q.taken = true
+		size += q.size
+		batch = append(batch, q)
 	}
 	clear(p.queue[len(rest):])
 	p.queue = rest

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -247,5 +248,51 @@ func TestACoalescedCallsOwnErrorIsItsAlone(t *testing.T) {
 	}
 	if errs[0] != nil || errs[2] != nil {
 		t.Errorf("calls beside it: %v, %v", errs[0], errs[2])
+	}
+}
+
+// bulky returns candidate i with a resume of about size bytes.
+func bulky(i, size int) []byte {
+	raw, _ := json.Marshal(map[string]any{
+		"candidate_id": fmt.Sprint("cand-", i),
+		"resume_text":  "Senior Go engineer. Kubernetes, PostgreSQL. " + strings.Repeat("Led the platform team. ", size/23),
+	})
+	return raw
+}
+
+// Large candidates waiting together must not make a batch larger than a gRPC
+// message may be: before the byte budget, 8 candidates of 900 KB went out as one
+// 7 MB EnrichBatch, the plugin refused it (ResourceExhausted) and every one of
+// them failed for good.
+func TestACoalescedBatchKeepsToTheByteBudget(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, 1)
+	cfg.Metrics = metrics.New(metrics.Config{Logger: cfg.Logger})
+	p := startPool(t, cfg)
+	var candidates [][]byte
+	for i := range 8 {
+		candidates = append(candidates, bulky(i, 900<<10))
+	}
+	_, errs := enrichWhileBusy(t, p, candidates)
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	// 4 MiB holds 4 of them: two batches of 4.
+	if calls, jobs, _ := pluginCalls(t, cfg.Metrics); calls != 2 || jobs != 8 {
+		t.Errorf("plugin calls %d carrying %v jobs; want 2 carrying 8", calls, jobs)
+	}
+}
+
+// One candidate above gRPC's default 4 MiB still goes through: both sides accept
+// messages up to pyplugin.MaxMessageBytes.
+func TestACandidateAboveGRPCsDefaultLimitIsEnriched(t *testing.T) {
+	t.Parallel()
+	p := startPool(t, testConfig(t, 1))
+	resp, err := enrich(testCtx(t), p, bulky(0, 6<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetEnrichmentJson()) == 0 {
+		t.Error("no enrichment")
 	}
 }

@@ -91,9 +91,10 @@ func startProcessHere(cfg Config, slot int, log hclog.Logger) (*process, error) 
 		StartTimeout:     cfg.StartTimeout,
 		// The plugin's environment is exactly cfg.Env: go-plugin would otherwise append
 		// the host's, and a duplicate key would take the host's value.
-		SkipHostEnv: true,
-		Managed:     false,
-		Logger:      log.Named(fmt.Sprintf("plugin-%d", slot)),
+		SkipHostEnv:     true,
+		Managed:         false,
+		Logger:          log.Named(fmt.Sprintf("plugin-%d", slot)),
+		GRPCDialOptions: pyplugin.DialOptions(),
 	})
 	if _, err := pc.Start(); err != nil {
 		pc.Kill()

@@ -164,27 +164,43 @@ func (r *Runner) processBatch(ctx context.Context, leases []*store.Lease) ([]*Re
 	return results, errs
 }
 
-// enrichBatch enriches req's items in one call and returns each item's response or
-// error. When the batch loses its process, each item runs again on its own
-// (EnrichSplit): one poison item must not charge its innocent neighbours an attempt.
+// enrichBatch enriches req's items and returns each item's response or error. The
+// items go in as few calls as pyplugin.BatchBytes allows (large candidates would
+// outgrow a gRPC message together), side by side.
 func (r *Runner) enrichBatch(ctx context.Context, req *enrichv1.EnrichBatchRequest) ([]*enrichv1.EnrichResponse, []error) {
 	items := make([]*enrichv1.EnrichResponse, len(req.Items))
 	errs := make([]error, len(req.Items))
-	resp, err := r.enricher.EnrichBatch(ctx, req)
+	var wg sync.WaitGroup
+	start := 0
+	for _, run := range pyplugin.SplitBatch(req.Items) {
+		end := start + len(run)
+		runItems, runErrs := items[start:end], errs[start:end]
+		wg.Go(func() { r.enrichRun(ctx, run, runItems, runErrs) })
+		start = end
+	}
+	wg.Wait()
+	return items, errs
+}
+
+// enrichRun enriches run in one EnrichBatch call, into items and errs. When the
+// call loses its process, each item runs again on its own (EnrichSplit): one
+// poison item must not charge its innocent neighbours an attempt.
+func (r *Runner) enrichRun(ctx context.Context, run []*enrichv1.EnrichRequest, items []*enrichv1.EnrichResponse, errs []error) {
+	resp, err := r.enricher.EnrichBatch(ctx, &enrichv1.EnrichBatchRequest{Items: run})
 	switch {
 	case errors.Is(err, pyplugin.ErrProcessGone):
-		r.log.Warn("a batch lost its plugin process; running its items one by one", "items", len(req.Items), "error", err)
+		r.log.Warn("a batch lost its plugin process; running its items one by one", "items", len(run), "error", err)
 		var wg sync.WaitGroup
-		for k, item := range req.Items {
+		for k, item := range run {
 			wg.Go(func() { items[k], errs[k] = r.enricher.EnrichSplit(ctx, item) })
 		}
 		wg.Wait()
-		return items, errs
-	case err == nil && len(resp.GetResults()) != len(req.Items):
+		return
+	case err == nil && len(resp.GetResults()) != len(run):
 		err = &jobError{code: CodeBadEnrichment, retryable: true,
-			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(req.Items))}
+			message: fmt.Sprintf("batch answered %d results for %d items", len(resp.GetResults()), len(run))}
 	}
-	for k := range req.Items {
+	for k := range run {
 		switch {
 		case err != nil:
 			errs[k] = err
@@ -194,5 +210,4 @@ func (r *Runner) enrichBatch(ctx context.Context, req *enrichv1.EnrichBatchReque
 			items[k] = resp.GetResults()[k].GetResponse()
 		}
 	}
-	return items, errs
 }
