@@ -73,9 +73,10 @@ func (s *server) handleSubmit(w http.ResponseWriter, r *http.Request, tenant str
 	writeJSON(w, status, map[string]any{"job": newJobView(job)})
 }
 
-// waitForJob waits until the job completes or fails, SyncWait passes or the client
-// goes away, woken by the store's notification rather than by polling. It returns
-// the job as last read; on a read error, the job as submitted.
+// waitForJob waits until the job completes or fails, SyncWait passes, the client
+// goes away or the service begins to drain, woken by the store's notification
+// rather than by polling. It returns the job as last read; on a read error, the
+// job as submitted.
 func (s *server) waitForJob(r *http.Request, job *store.Job) *store.Job {
 	// Watch before reading, so a completion between the read and the wait wakes us.
 	done, stop := s.cfg.Watcher.Watch(job.ID)
@@ -92,6 +93,7 @@ func (s *server) waitForJob(r *http.Request, job *store.Job) *store.Job {
 	select {
 	case <-done:
 	case <-timer.C:
+	case <-s.cfg.Draining:
 	case <-r.Context().Done():
 		return latest
 	}

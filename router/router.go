@@ -101,6 +101,11 @@ type Config struct {
 	Watcher Watcher
 	// SyncWait bounds a sync wait (ENRICH_SYNC_WAIT_MS). Default 180 s.
 	SyncWait time.Duration
+	// Draining closes when the service begins to stop: every sync wait then
+	// answers at once with the job as it stands (202 while it is not done), since
+	// this instance no longer leases jobs and its HTTP drain would otherwise wait
+	// out ENRICH_SYNC_WAIT_MS. Nil: never.
+	Draining <-chan struct{}
 	// TenantHeader carries the tenant id (ENRICH_TENANT_HEADER). Default X-Tenant-ID.
 	TenantHeader string
 	// RequestIDHeader is echoed on every response (REQUEST_ID_HEADER). Default X-Request-ID.

@@ -296,7 +296,7 @@ func (downStore) Ping(context.Context) error                      { return errDo
 func TestSyncSubmit(t *testing.T) {
 	t.Parallel()
 
-	setupSync := func(t *testing.T, wait time.Duration) *testBundle {
+	setupSyncDraining := func(t *testing.T, wait time.Duration, draining <-chan struct{}) *testBundle {
 		t.Helper()
 		b := setup(t)
 		n := b.store.NewNotifier()
@@ -304,12 +304,16 @@ func TestSyncSubmit(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(n.Stop)
-		h, err := New(Config{Store: b.store, Auth: noAuth(t), Watcher: n, SyncWait: wait, Logger: hclog.NewNullLogger()})
+		h, err := New(Config{Store: b.store, Auth: noAuth(t), Watcher: n, SyncWait: wait, Draining: draining, Logger: hclog.NewNullLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		b.handler = h
 		return b
+	}
+	setupSync := func(t *testing.T, wait time.Duration) *testBundle {
+		t.Helper()
+		return setupSyncDraining(t, wait, nil)
 	}
 
 	t.Run("AnswersTwoHundredOnceTheJobCompletes", func(t *testing.T) {
@@ -340,6 +344,28 @@ func TestSyncSubmit(t *testing.T) {
 	t.Run("AnswersTwoHundredTwoWhenTheWaitEnds", func(t *testing.T) {
 		t.Parallel()
 		b := setupSync(t, 20*time.Millisecond)
+		resp := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, `{"candidateId":"c1","async":false}`)
+		if resp.status != http.StatusAccepted || resp.body["job"].(map[string]any)["status"] != "queued" {
+			t.Fatalf("got %d %v, want 202 queued", resp.status, resp.body)
+		}
+	})
+
+	// A stopping instance leases nothing more: a waiter answers at once rather
+	// than holding the HTTP drain for ENRICH_SYNC_WAIT_MS.
+	t.Run("AnswersTwoHundredTwoAtOnceWhenTheServiceDrains", func(t *testing.T) {
+		t.Parallel()
+		draining := make(chan struct{})
+		b := setupSyncDraining(t, time.Hour, draining)
+		// The drain begins once the job is queued, that is while its request waits.
+		go func() {
+			ctx := t.Context()
+			for ctx.Err() == nil {
+				if err := b.store.WaitForWork(ctx, time.Second); err == nil {
+					close(draining)
+					return
+				}
+			}
+		}()
 		resp := b.request(t, http.MethodPost, "/v1/enrich/profile", jsonTenant, `{"candidateId":"c1","async":false}`)
 		if resp.status != http.StatusAccepted || resp.body["job"].(map[string]any)["status"] != "queued" {
 			t.Fatalf("got %d %v, want 202 queued", resp.status, resp.body)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -136,6 +137,7 @@ type Runner struct {
 	cancelJobs  context.CancelFunc
 	fetchDone   chan struct{}
 	jobs        sync.WaitGroup
+	running     atomic.Int64 // jobs between their lease and their outcome
 	// limitTurn lets one job at a time ask the shared rate limit (llm.go).
 	limitTurn chan struct{}
 	// limitSeats bounds the jobs leased ahead of the rate limit (limitseats.go).
@@ -197,10 +199,16 @@ func (r *Runner) Stop(ctx context.Context) error {
 		r.cancelJobs()
 		return nil
 	case <-ctx.Done():
-		r.cancelJobs()
-		<-done
-		return fmt.Errorf("worker: jobs cancelled at stop: %w", ctx.Err())
 	}
+	// ctx may have expired before Stop began, with every job already ended: that
+	// is no cancellation to report.
+	running := r.running.Load()
+	r.cancelJobs()
+	<-done
+	if running == 0 {
+		return nil
+	}
+	return fmt.Errorf("worker: %d jobs cancelled at stop: %w", running, ctx.Err())
 }
 
 // fetchLoop leases a job whenever a slot is free and runs it in its own goroutine.
@@ -230,8 +238,11 @@ func (r *Runner) fetchLoop(leaseCtx, jobCtx context.Context) {
 			batch = append([]*store.Lease{lease}, r.leaseMore(leaseCtx, r.cfg.BatchSize-1)...)
 		}
 		r.jobs.Add(1)
+		leased := int64(max(1, len(batch)))
+		r.running.Add(leased)
 		go func() {
 			defer r.jobs.Done()
+			defer r.running.Add(-leased)
 			defer func() { <-slots }()
 			defer seat.release() // a batch does not wait for the limit
 			if len(batch) > 1 {

@@ -210,6 +210,65 @@ func TestService(t *testing.T) {
 		t.Logf("every job completed %s after one of two instances was SIGKILLed", time.Since(killed).Round(time.Millisecond))
 	})
 
+	// A stopping instance leases nothing more, so a request waiting for a queued
+	// job answers at once (202, queued) instead of holding the drain for
+	// ENRICH_SYNC_WAIT_MS: before, the client got an empty reply after
+	// ENRICH_SHUTDOWN_TIMEOUT_MS and the service exited 1.
+	t.Run("SigtermAnswersASyncWaiterAndExitsCleanly", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t, "ENRICH_TEST_FAULTS=1", "ENRICH_CONCURRENCY=1", "ENRICH_BATCH_SIZE=1",
+			"ENRICH_SYNC_WAIT_MS=120000", "ENRICH_SHUTDOWN_TIMEOUT_MS=60000")
+		// The only worker slot sleeps on one job, so the sync request's job stays queued.
+		doc := candidates(t, 1)[0]
+		doc["_fault"] = "sleep:1500"
+		busy := s.submit("tenant-alpha", map[string]any{"candidateId": "cand-busy", "payload": doc})
+		rdb := redis.NewClient(&redis.Options{Addr: s.redisAddr})
+		defer rdb.Close()
+		st, err := store.NewRedisStore(rdb, store.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitForCounts(t, st, func(c *store.Counts) bool { return c.Processing == 1 })
+		answered := make(chan apiResponse, 1)
+		go func() {
+			// Not s.do: its t.Fatal may not run outside the test's goroutine.
+			req, _ := http.NewRequest(http.MethodPost, s.baseURL+"/v1/enrich/profile",
+				strings.NewReader(`{"candidateId":"cand-sync","async":false}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Tenant-ID", "tenant-alpha")
+			var out apiResponse
+			if resp, err := http.DefaultClient.Do(req); err != nil {
+				out.Body = map[string]any{"transport error": err.Error()}
+			} else {
+				out.Status = resp.StatusCode
+				_ = json.NewDecoder(resp.Body).Decode(&out.Body)
+				resp.Body.Close()
+			}
+			answered <- out
+		}()
+		waitForCounts(t, st, func(c *store.Counts) bool { return c.Queued == 1 })
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		resp := <-answered
+		if job, _ := resp.Body["job"].(map[string]any); resp.Status != http.StatusAccepted || job["status"] != "queued" {
+			t.Fatalf("the waiting request got %d %v, want 202 with its job queued", resp.Status, resp.Body)
+		}
+		<-s.done
+		if s.exitErr != nil {
+			t.Fatalf("service exit: %v\n%s", s.exitErr, s.logs.String())
+		}
+		for _, noise := range []string{"cancelled at stop", "still running"} {
+			if strings.Contains(s.logs.String(), noise) {
+				t.Errorf("the log says %q after a clean drain:\n%s", noise, s.logs.String())
+			}
+		}
+		// The running job finished in the drain; the waiting one stays for the next instance.
+		if job, err := st.Get(context.Background(), busy); err != nil || job.Status != store.StatusCompleted {
+			t.Errorf("the running job: %v %v, want completed", job, err)
+		}
+	})
+
 	t.Run("SigtermDrainsRunningJobsAndLeavesTheRestQueued", func(t *testing.T) {
 		t.Parallel()
 		s := startService(t)
@@ -256,4 +315,23 @@ func TestService(t *testing.T) {
 			}
 		}
 	})
+}
+
+// waitForCounts polls the store's job counts until ok holds.
+func waitForCounts(t *testing.T, st *store.RedisStore, ok func(*store.Counts) bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		c, err := st.Counts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(c) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job counts still %+v after %s", c, waitTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -81,6 +81,9 @@ type Main struct {
 	runner     *worker.Runner
 	http       *http.Server
 	served     chan error
+	// draining ends when Close begins: sync waits answer at once (router.Config.Draining).
+	draining context.Context
+	drain    context.CancelFunc
 	// metricsHTTP serves /metrics on METRICS_PORT; nil when it shares PORT.
 	metricsHTTP   *http.Server
 	metricsServed chan error
@@ -103,7 +106,9 @@ type Main struct {
 // NewMain returns a Main for cfg; nothing starts until Run.
 func NewMain(cfg Config) *Main {
 	log := newLogger(cfg)
-	return &Main{Config: cfg, log: log, metrics: metrics.New(metrics.Config{MaxTenants: cfg.MetricsMaxTenants, Logger: log})}
+	draining, drain := context.WithCancel(context.Background())
+	return &Main{Config: cfg, log: log, metrics: metrics.New(metrics.Config{MaxTenants: cfg.MetricsMaxTenants, Logger: log}),
+		draining: draining, drain: drain}
 }
 
 func newLogger(cfg Config) hclog.Logger {
@@ -290,6 +295,7 @@ func (m *Main) serveHTTP() error {
 		AdminUI:         m.consoleHandler,
 		Guard:           m.guard,
 		SyncWait:        m.Config.SyncWait,
+		Draining:        m.draining.Done(),
 		TenantHeader:    m.Config.TenantHeader,
 		RequestIDHeader: m.Config.RequestIDHeader,
 		ServiceName:     m.Config.ServiceName,
@@ -414,6 +420,11 @@ func adminAuthorizer(auth *router.Authenticator, token string) adminui.Authorize
 // stop the plugins they run on and the Redis they report to.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
+	// Leasing stopped with the signal: a request waiting for its job would hold the
+	// HTTP drain until its wait ran out.
+	if m.drain != nil {
+		m.drain()
+	}
 	if m.http != nil {
 		errs = append(errs, m.http.Shutdown(ctx))
 		if err := <-m.served; !errors.Is(err, http.ErrServerClosed) {

@@ -82,10 +82,17 @@ func (r *restarter) status() *restartRun {
 func (r *restarter) stop(ctx context.Context) error {
 	r.mu.Lock()
 	r.stopped = true
+	running := r.last != nil && r.last.Running()
 	if r.cancel != nil {
 		r.cancel()
 	}
 	r.mu.Unlock()
+	if !running {
+		// Its goroutine is returning, if it has not: nothing to report even
+		// when ctx has already expired.
+		r.wg.Wait()
+		return nil
+	}
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
