@@ -21,7 +21,9 @@ type jobView struct {
 	AttemptCount        int          `json:"attemptCount"`
 	Error               string       `json:"error,omitempty"`
 	ErrorCode           string       `json:"errorCode,omitempty"`
-	Retried             bool         `json:"retried,omitempty"`
+	// Retried is present once a job has an error or a retry behind it: a failed
+	// job always says whether it was retried, a fresh one says nothing.
+	Retried *bool `json:"retried,omitempty"`
 	// TokenUsage sums every attempt's LLM tokens; absent when nothing was billed.
 	TokenUsage *store.TokenUsage `json:"tokenUsage,omitempty"`
 	Result     json.RawMessage   `json:"result,omitempty"`
@@ -44,8 +46,10 @@ func newJobView(j *store.Job) jobView {
 		AttemptCount:        j.Attempts,
 		Error:               j.ErrorMessage,
 		ErrorCode:           j.ErrorCode,
-		Retried:             j.Retried,
 		Result:              j.Result,
+	}
+	if j.Retried || j.ErrorCode != "" || j.Status == store.StatusFailed {
+		v.Retried = &j.Retried
 	}
 	if !j.TokenUsage.IsZero() {
 		usage := j.TokenUsage
