@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 
 	"github.com/headhunter/hh-enrich-svc/store"
 )
@@ -25,11 +26,16 @@ func (s *server) decodeBatch(w http.ResponseWriter, r *http.Request) (*batchRequ
 	if err := expectDelim(dec, '{', "Body must be a JSON object."); err != nil {
 		return nil, s.batchReadError(err)
 	}
+	seen := map[any]bool{}
 	for dec.More() {
 		key, err := dec.Token()
 		if err != nil {
 			return nil, s.batchReadError(err)
 		}
+		if seen[key] {
+			return nil, newError(CodeInvalidField, fmt.Sprintf("Field %q appears more than once.", key), map[string]any{"field": key})
+		}
+		seen[key] = true
 		switch key {
 		case "candidates":
 			err = s.decodeCandidates(dec, req)
@@ -70,11 +76,15 @@ func (s *server) decodeCandidates(dec *json.Decoder, req *batchRequest) error {
 			return fieldError("candidates", fmt.Sprintf(`Field "candidates" must hold 1-%d candidates.`, store.MaxBatchSize))
 		}
 		start := dec.InputOffset()
-		var c batchCandidate
-		err := dec.Decode(&c) // one pass: the decoder refuses unknown fields
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
 		if size := dec.InputOffset() - start; size > s.cfg.MaxBodyBytes {
 			return newError(CodeBodyTooLarge, fmt.Sprintf("Candidate %d exceeds %d bytes, the limit of a single submission.", i, s.cfg.MaxBodyBytes),
 				map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i, "limit": s.cfg.MaxBodyBytes})
+		}
+		var c batchCandidate
+		if err == nil {
+			err = decodeCandidate(raw, &c)
 		}
 		if err != nil {
 			return candidateError(err, i)
@@ -83,6 +93,16 @@ func (s *server) decodeCandidates(dec *json.Decoder, req *batchRequest) error {
 	}
 	_, err = dec.Token() // the closing ']'
 	return err
+}
+
+// decodeCandidate decodes one candidate of a batch as strictly as a single
+// submission's body. raw is valid JSON (the stream decoded it); once its keys
+// are exactly the fields, Unmarshal has no unknown field to refuse.
+func decodeCandidate(raw json.RawMessage, c *batchCandidate) error {
+	if err := exactKeys(raw, fieldNames(reflect.TypeFor[batchCandidate]())); err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, c)
 }
 
 // candidateError names candidate i in a decoding error; a read error (the

@@ -66,10 +66,15 @@ func TestBatch(t *testing.T) {
 			"TooMany":      batchBody(1001),
 			"UnknownField": `{"candidates":[{"candidateId":"c1","priority":1}]}`,
 			"NotAnArray":   `{"candidates":{"candidateId":"c1"}}`,
+			// encoding/json alone would take the first as c2 and the last as one batch of both.
+			"CandidateFieldInAnotherCase": `{"candidates":[{"candidateId":"c1","CandidateID":"c2"}]}`,
+			"CandidateFieldTwice":         `{"candidates":[{"candidateId":"c1","candidateId":"c2"}]}`,
+			"CandidatesTwice":             `{"candidates":[{"candidateId":"c1"}],"candidates":[{"candidateId":"c2"}]}`,
+			"ForceTwice":                  `{"candidates":[{"candidateId":"c1"}],"force":false,"force":true}`,
 		} {
 			resp := b.request(t, http.MethodPost, "/v1/enrich/batch", jsonTenant, body)
-			if resp.status != http.StatusBadRequest {
-				t.Errorf("%s: got %d %v, want 400", name, resp.status, resp.body)
+			if resp.status != http.StatusBadRequest || resp.body["code"] == nil || resp.body["message"] == "" {
+				t.Errorf("%s: got %d %v, want 400 with a code and a message", name, resp.status, resp.body)
 			}
 		}
 	})

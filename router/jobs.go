@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -115,8 +116,9 @@ func (s *server) decodeSubmit(w http.ResponseWriter, r *http.Request) (*submitRe
 	return &req, validateSubmit(&req)
 }
 
-// decodeBody reads one JSON object of at most limit bytes into dst: no unknown
-// fields, no type coercion, nothing after it.
+// decodeBody reads one JSON object of at most limit bytes into dst, a pointer to
+// a struct: no unknown fields, no key in another case or twice (exactkeys.go), no
+// type coercion, nothing after it.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) error {
 	if err := requireJSON(r); err != nil {
 		return err
@@ -137,7 +139,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 	if dec.More() {
 		return newError(CodeInvalidBody, "Body must be a single JSON object.", nil)
 	}
-	return nil
+	return exactKeys(body, fieldNames(reflect.TypeOf(dst).Elem()))
 }
 
 func requireJSON(r *http.Request) error {

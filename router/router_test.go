@@ -108,6 +108,10 @@ func TestSubmitRejectsBadInputWithACodeAndNever500(t *testing.T) {
 		{"ArrayBody", jsonTenant, `[{"candidateId":"c1"}]`, 400, CodeInvalidBody},
 		{"TwoObjects", jsonTenant, `{"candidateId":"c1"} {"candidateId":"c2"}`, 400, CodeInvalidBody},
 		{"UnknownField", jsonTenant, `{"candidateId":"c1","priority":1}`, 400, CodeInvalidField},
+		// encoding/json alone would take these as a job for c2.
+		{"FieldInAnotherCase", jsonTenant, `{"candidateId":"c1","CandidateId":"c2"}`, 400, CodeInvalidField},
+		{"OnlyFieldInAnotherCase", jsonTenant, `{"CANDIDATEID":"c1"}`, 400, CodeInvalidField},
+		{"FieldTwice", jsonTenant, `{"candidateId":"c1","candidateId":"c2"}`, 400, CodeInvalidField},
 		{"MissingCandidateID", jsonTenant, `{"async":true}`, 400, CodeInvalidField},
 		{"EmptyCandidateID", jsonTenant, `{"candidateId":""}`, 400, CodeInvalidField},
 		{"CandidateIDWithSlash", jsonTenant, `{"candidateId":"a/b"}`, 400, CodeInvalidField},
