@@ -23,6 +23,8 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -226,12 +228,15 @@ func (s *server) routes() *httprouter.Router {
 		s.handle(r, http.MethodPost, "/v1/enrich/batch", s.tenantRoute(s.cfg.MaxBatchBodyBytes, s.handleSubmitBatch))
 		s.handle(r, http.MethodGet, "/v1/enrich/batch/:batchId", s.tenantRoute(0, s.handleGetBatch))
 	}
-	for _, path := range []string{"/health", "/healthz"} {
-		s.handle(r, http.MethodGet, path, s.handleHealth)
+	// The probes answer HEAD too (some load balancers probe so); the server sends
+	// a HEAD answer's headers without its body.
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		s.handle(r, method, "/health", s.handleHealth)
+		s.handle(r, method, "/healthz", s.handleHealth)
+		s.handle(r, method, "/readyz", s.handleReadyz)
+		s.handle(r, method, "/ready", s.handleReady)
 	}
-	s.handle(r, http.MethodGet, "/readyz", s.handleReadyz)
 	s.handle(r, http.MethodGet, "/health/detailed", s.handleHealthDetailed)
-	s.handle(r, http.MethodGet, "/ready", s.handleReady)
 	s.handle(r, http.MethodGet, "/openapi.yaml", handleOpenAPI)
 	s.registerAdmin(r)
 	s.registerAdminUI(r)
@@ -239,6 +244,10 @@ func (s *server) routes() *httprouter.Router {
 		writeError(w, req, s.log, newError(CodeNotFound, "No such route.", nil))
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// httprouter always lists OPTIONS, which only a CORS preflight gets an
+		// answer to (before the router): Allow names what a request may use.
+		allow := slices.DeleteFunc(strings.Split(w.Header().Get("Allow"), ", "), func(m string) bool { return m == http.MethodOptions })
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, req, s.log, newError(CodeMethodNotAllowed, "Method not allowed on this route.", nil))
 	})
 	r.PanicHandler = nil // withRecovery handles panics for every route, unknown ones too

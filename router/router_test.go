@@ -224,8 +224,29 @@ func TestRoutes(t *testing.T) {
 		if resp := b.request(t, http.MethodGet, "/v2/nothing", nil, ""); resp.status != 404 || resp.body["code"] != CodeNotFound {
 			t.Fatalf("unknown route: %d %v", resp.status, resp.body)
 		}
-		if resp := b.request(t, http.MethodDelete, "/v1/enrich/profile", nil, ""); resp.status != 405 || resp.body["code"] != CodeMethodNotAllowed {
+		resp := b.request(t, http.MethodDelete, "/v1/enrich/profile", nil, "")
+		if resp.status != 405 || resp.body["code"] != CodeMethodNotAllowed {
 			t.Fatalf("wrong method: %d %v", resp.status, resp.body)
+		}
+		// Allow names what a request may use: OPTIONS alone (no preflight) is 405 too.
+		if allow := resp.header.Get("Allow"); allow != "POST" {
+			t.Errorf("Allow: %q, want POST", allow)
+		}
+		if resp := b.request(t, http.MethodOptions, "/v1/enrich/profile", nil, ""); resp.status != 405 {
+			t.Errorf("OPTIONS without a preflight: %d %v", resp.status, resp.body)
+		}
+	})
+
+	t.Run("TheProbesAnswerHead", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		rec := serve(t, b.handler, httptest.NewRequest(http.MethodHead, "/health", nil))
+		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+			t.Fatalf("HEAD /health: %d %v", rec.Code, rec.Header())
+		}
+		resp := b.request(t, http.MethodPut, "/health", nil, "")
+		if allow := resp.header.Get("Allow"); allow != "GET, HEAD" {
+			t.Errorf("Allow: %q, want GET, HEAD", allow)
 		}
 	})
 

@@ -103,6 +103,36 @@ func TestService(t *testing.T) {
 		}
 	})
 
+	// Paths the router has no route for are its to answer, in JSON with the API's
+	// headers: net/http's mux used to answer them with an HTML redirect to the
+	// cleaned path (/v1/enrich/status/../../admin/pool to /admin/pool).
+	t.Run("UncleanPathsAreTheRoutersJSON404", func(t *testing.T) {
+		t.Parallel()
+		s := startService(t)
+		noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for _, path := range []string{"/v1/enrich/status/../../admin/pool", "/v1/enrich//status/x", "/metrics/", "/./health"} {
+			req, err := http.NewRequest(http.MethodGet, s.baseURL+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("X-Tenant-ID", "tenant-alpha")
+			resp, err := noRedirects.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			decodeErr := json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound || decodeErr != nil || body["code"] != "not_found" ||
+				resp.Header.Get("X-Request-ID") == "" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("GET %s: %d %v %v (decode: %v), want the router's JSON 404", path, resp.StatusCode, resp.Header, body, decodeErr)
+			}
+		}
+		if resp, err := http.Head(s.baseURL + "/health"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("HEAD /health: %v %v", resp, err)
+		}
+	})
+
 	t.Run("JobsWithNothingToEnrichFailWithACode", func(t *testing.T) {
 		t.Parallel()
 		s := startService(t)

@@ -176,6 +176,17 @@ func (m *Main) Run(ctx context.Context) error {
 	return m.serveHTTP()
 }
 
+// withMetrics serves GET /metrics from metrics and everything else from api.
+func withMetrics(metrics, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
 func (m *Main) openStore(ctx context.Context) error {
 	s, err := store.NewRedisStore(m.redis, store.Config{
 		JobTTL:         m.Config.JobTTL,
@@ -312,14 +323,16 @@ func (m *Main) serveHTTP() error {
 	// are infrastructure, not tenants. With METRICS_PORT it gets a listener of its
 	// own (and the API's port no longer serves it), so tenant ids stay off the
 	// public port.
-	mux := http.NewServeMux()
+	// Not an http.ServeMux: it cleans paths first and answers "/a//b" or "/a/../b"
+	// with a redirect of its own, in HTML and without the API's headers; every
+	// path but /metrics is the router's to answer, in JSON.
+	api := handler
 	if m.Config.MetricsPort == "" {
-		mux.Handle("GET /metrics", m.metrics.Handler())
+		api = withMetrics(m.metrics.Handler(), handler)
 	} else if err := m.serveMetrics(); err != nil {
 		_ = ln.Close()
 		return err
 	}
-	mux.Handle("/", handler)
 	var pprofAddr string
 	if m.Config.PprofAddr != "" {
 		if pprofAddr, err = m.serveProfiles(); err != nil {
@@ -327,7 +340,7 @@ func (m *Main) serveHTTP() error {
 			return err
 		}
 	}
-	m.http = newHTTPServer(mux, m.Config.SyncWait, m.log)
+	m.http = newHTTPServer(api, m.Config.SyncWait, m.log)
 	m.served = make(chan error, 1)
 	// The server's per-connection goroutines inherit the "http" layer from Serve's.
 	_ = m.inLayer(context.Background(), "http", func(context.Context) error {
