@@ -34,7 +34,7 @@ build: venv
 # Each can be overridden from the environment.
 run: build
 	ENRICH_PROFILE=$${ENRICH_PROFILE:-local} HOST=$${HOST:-127.0.0.1} AUTH_MODE=$${AUTH_MODE:-none} LOG_FORMAT=$${LOG_FORMAT:-text} ENRICH_EMBED_ENABLED=$${ENRICH_EMBED_ENABLED:-false} \
-	  $(BIN)/hh-enrich-svc
+	  GATEWAY_GLOBAL_RPS=$${GATEWAY_GLOBAL_RPS:-0} $(BIN)/hh-enrich-svc
 
 # The benchmark harness (cmd/hh-enrich-bench): a real stack on loopback, the pool side
 # by side with spawn-per-job and the bare enricher's limit. It prints a table and writes

@@ -348,7 +348,8 @@ func (m *Main) serveHTTP() error {
 		return nil
 	})
 	fields := []any{"addr", ln.Addr().String(), "pool_size", m.Config.PoolSize,
-		"concurrency", m.Config.Concurrency, "auth_mode", m.Config.AuthMode, "admin_api", m.Config.AdminToken != ""}
+		"concurrency", m.Config.Concurrency, "auth_mode", m.Config.AuthMode, "admin_api", m.Config.AdminToken != "",
+		"tenant_rps", m.Config.HTTP.RateLimit} // 0: no per-tenant limit
 	if pprofAddr != "" {
 		fields = append(fields, "pprof_addr", pprofAddr)
 	}
