@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/headhunter/hh-enrich-svc/pool"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,32 @@ func (e *envReader) seconds(name string, def time.Duration, minimum time.Duratio
 	return time.Duration(e.integer(name, int(def/time.Second), int(minimum/time.Second))) * time.Second
 }
 
+// port reads a TCP port number, at least minimum (PORT=0 picks a free port).
+func (e *envReader) port(name, def string, minimum int) string {
+	raw := e.str(name, def)
+	if n, err := strconv.Atoi(raw); err != nil || n < minimum || n > 65535 {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a port number, %d-65535", name, raw, minimum))
+		return def
+	}
+	return raw
+}
+
+// redisURL reads a Redis URL and checks its scheme now, with the other settings,
+// rather than when the first connection is made. The value is never echoed: it
+// may hold the password.
+func (e *envReader) redisURL(name string) string {
+	raw := e.str(name, "")
+	if raw == "" {
+		return ""
+	}
+	scheme, _, found := strings.Cut(raw, "://")
+	if !found || !slices.Contains([]string{"redis", "rediss", "unix"}, strings.ToLower(scheme)) {
+		e.errs = append(e.errs, fmt.Errorf("%s: want redis://[user:password@]host:port[/db], rediss://… for TLS, or unix:///path", name))
+		return ""
+	}
+	return raw
+}
+
 // boolean accepts REFERENCE's spellings: true/1/yes/y/on and false/0/no/n/off.
 func (e *envReader) boolean(name string, def bool) bool {
 	switch raw := strings.ToLower(e.str(name, "")); raw {
@@ -212,15 +239,16 @@ func ParseConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Profile:     e.oneOf("ENRICH_PROFILE", ProfileProduction, ProfileProduction, ProfileLocal),
 		Host:        e.str("HOST", ""),
-		Port:        e.str("PORT", "8080"),
+		Port:        e.port("PORT", "8080", 0),
 		ServiceName: e.str("SERVICE_NAME", "hh-enrich-svc"),
-		LogLevel:    e.str("LOG_LEVEL", "info"),
-		LogFormat:   e.oneOf("LOG_FORMAT", "json", "json", "text"),
-		AuthMode:    e.oneOf("AUTH_MODE", "hybrid", "none", "gateway", "firebase", "hybrid"),
+		// go-hclog's names; it would take any other word as info without a word.
+		LogLevel:  e.oneOf("LOG_LEVEL", "info", "trace", "debug", "info", "warn", "error", "off"),
+		LogFormat: e.oneOf("LOG_FORMAT", "json", "json", "text"),
+		AuthMode:  e.oneOf("AUTH_MODE", "hybrid", "none", "gateway", "firebase", "hybrid"),
 
-		RedisURL:      e.str("REDIS_URL", ""),
+		RedisURL:      e.redisURL("REDIS_URL"),
 		RedisHost:     e.str("REDIS_HOST", ""),
-		RedisPort:     e.str("REDIS_PORT", "6379"),
+		RedisPort:     e.port("REDIS_PORT", "6379", 1),
 		RedisPassword: e.str("REDIS_PASSWORD", ""),
 		RedisTLS:      e.boolean("REDIS_TLS", false),
 

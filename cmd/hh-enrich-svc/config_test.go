@@ -53,3 +53,37 @@ func TestAShortAdminTokenRefusesToStartOutsideTheLocalProfile(t *testing.T) {
 		})
 	}
 }
+
+// A value the service would misread (LOG_LEVEL=verbose ran at info) or refuse only
+// later (REDIS_PORT=abc at the first dial, PORT=99999 at listen) is refused at
+// start, by name, with every other bad value.
+func TestParseConfigRefusesWhatItWouldMisreadLater(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"AUTH_MODE":  "none",
+		"LOG_LEVEL":  "verbose",
+		"REDIS_PORT": "abc",
+		"PORT":       "99999",
+		"REDIS_URL":  "garbage-with-secret",
+	}
+	_, err := ParseConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{`LOG_LEVEL="verbose"`, `REDIS_PORT="abc"`, `PORT="99999"`, "REDIS_URL: want redis://"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not say %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("the refusal echoes REDIS_URL, which may hold a password:\n%v", err)
+	}
+	for _, good := range []map[string]string{
+		{"AUTH_MODE": "none", "LOG_LEVEL": "TRACE", "PORT": "0", "REDIS_URL": "rediss://u:p@h:6380/2"},
+		{"AUTH_MODE": "none", "LOG_LEVEL": "off", "REDIS_URL": "unix:///run/redis.sock", "REDIS_PORT": "6380"},
+	} {
+		if _, err := ParseConfig(func(k string) string { return good[k] }); err != nil {
+			t.Errorf("%v refused: %v", good, err)
+		}
+	}
+}
