@@ -190,12 +190,37 @@ def enrich(candidate: dict) -> dict:
     resume = _text(candidate.get("resume_text"))
     comments = _text(candidate.get("recruiter_comments"))
     if not resume and not comments:
-        raise InvalidCandidate("candidate has neither resume_text nor recruiter_comments")
+        raise InvalidCandidate(nothing_to_enrich(candidate))
     analysis = _analyse_resume(resume)
     insights = _analyse_comments(comments)
     score = _overall_score(analysis, insights, has_resume=bool(resume))
     insights["recommendation"] = _recommendation(score, insights, has_resume=bool(resume))
     return {"resume_analysis": analysis, "recruiter_insights": insights, "overall_score": score}
+
+
+def nothing_to_enrich(candidate: dict) -> str:
+    """Why a candidate without resume_text or recruiter_comments text has nothing to enrich:
+    a field sent as another type is named, so the sender sees what to fix."""
+    wrong = [
+        f"{name} is {_json_kind(candidate[name])}, not text"
+        for name in ("resume_text", "recruiter_comments")
+        if candidate.get(name) is not None and not isinstance(candidate[name], str)
+    ]
+    if wrong:
+        return "candidate has no text to enrich: " + "; ".join(wrong)
+    return "candidate has neither resume_text nor recruiter_comments"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a " + type(value).__name__
 
 
 def _text(value: Any) -> str:

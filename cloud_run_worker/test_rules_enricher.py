@@ -474,6 +474,21 @@ def test_nothing_to_enrich_raises_invalid_candidate(candidate):
         enrich(candidate)
 
 
+@pytest.mark.parametrize(("candidate", "message"), [
+    ({}, "candidate has neither resume_text nor recruiter_comments"),
+    ({"resume_text": "  "}, "candidate has neither resume_text nor recruiter_comments"),
+    ({"resume_text": 123}, "candidate has no text to enrich: resume_text is a number, not text"),
+    ({"resume_text": 123, "recruiter_comments": ["Great"]},
+     "candidate has no text to enrich: resume_text is a number, not text; "
+     "recruiter_comments is an array, not text"),
+    ({"recruiter_comments": True},
+     "candidate has no text to enrich: recruiter_comments is a boolean, not text"),
+])
+def test_nothing_to_enrich_says_which_field_is_not_text(candidate, message):
+    with pytest.raises(InvalidCandidate, match=f"^{re.escape(message)}$"):
+        enrich(candidate)
+
+
 def test_invalid_candidate_is_a_value_error():
     assert issubclass(InvalidCandidate, ValueError)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import enrich_pb2
 from enrichment import EnrichFailure
+from rules_enricher import nothing_to_enrich
 
 PROMPT_VERSION = "together-v2"
 
@@ -115,11 +116,8 @@ def build_messages(candidate: dict) -> list[dict[str, str]]:
     resume = cut_to_tokens(candidate.get("resume_text"), MAX_RESUME_TOKENS)
     comments = cut_to_tokens(candidate.get("recruiter_comments"), MAX_COMMENTS_TOKENS)
     if not resume and not comments:
-        raise EnrichFailure(
-            enrich_pb2.REASON_INVALID_CANDIDATE,
-            "candidate has neither resume_text nor recruiter_comments",
-            False,
-        )
+        reason = nothing_to_enrich(candidate)
+        raise EnrichFailure(enrich_pb2.REASON_INVALID_CANDIDATE, reason, False)
     data = {"resume": resume or "Not provided", "recruiter_comments": comments or "Not provided"}
     user = _USER_PREFIX + json.dumps(data, ensure_ascii=False)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

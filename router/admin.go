@@ -208,7 +208,9 @@ func (s *server) handleProcessRestart(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), adminRestartTimeout)
 	defer cancel()
-	s.log.Warn("operator restart of a plugin process", "id", id, "request_id", requestID(r))
+	// Logged once it happened: a restart of a process that does not exist is a
+	// 404 in the access log, not an operator's restart.
+	started := time.Now()
 	err = s.cfg.Pool.RestartProcess(ctx, id)
 	if errors.Is(err, pool.ErrNoProcess) {
 		writeError(w, r, s.log, newError(CodeNotFound, "No ready plugin process has that id.", map[string]any{"id": id}))
@@ -218,5 +220,6 @@ func (s *server) handleProcessRestart(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, fmt.Errorf("restart process %d: %w", id, err))
 		return
 	}
+	s.log.Warn("operator restart of a plugin process", "id", id, "took", time.Since(started), "request_id", requestID(r))
 	writeJSON(w, http.StatusOK, s.cfg.Pool.Status().Redacted())
 }

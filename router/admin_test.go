@@ -1,9 +1,11 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -41,10 +43,15 @@ func (p *recordingPool) RestartProcess(_ context.Context, id int) error {
 
 func setupAdmin(t *testing.T, token string) (*testBundle, *recordingPool) {
 	t.Helper()
+	return setupAdminLogging(t, token, hclog.NewNullLogger())
+}
+
+func setupAdminLogging(t *testing.T, token string, log hclog.Logger) (*testBundle, *recordingPool) {
+	t.Helper()
 	b := setup(t)
 	rp := &recordingPool{status: pool.Status{Size: 2, Ready: 2, Circuit: "closed",
 		Processes: []pool.ProcessInfo{{ID: 0, PID: 100, State: pool.StateReady}, {ID: 1, PID: 101, State: pool.StateReady}}}}
-	h, err := New(Config{Store: b.store, Queue: b.store, Auth: noAuth(t), Pool: rp, AdminToken: token, Logger: hclog.NewNullLogger()})
+	h, err := New(Config{Store: b.store, Queue: b.store, Auth: noAuth(t), Pool: rp, AdminToken: token, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,9 +112,13 @@ func TestAdmin(t *testing.T) {
 
 	t.Run("UnknownOrMalformedProcessIDIsAClientError", func(t *testing.T) {
 		t.Parallel()
-		b, _ := setupAdmin(t, "s3cret-admin")
+		var logged bytes.Buffer // written by the handler, read after it answered
+		b, _ := setupAdminLogging(t, "s3cret-admin", hclog.New(&hclog.LoggerOptions{Output: &logged}))
 		if resp := b.request(t, http.MethodPost, "/admin/pool/processes/9/restart", admin, ""); resp.status != http.StatusNotFound {
 			t.Fatalf("unknown id: %d %v", resp.status, resp.body)
+		}
+		if strings.Contains(logged.String(), "operator restart") {
+			t.Errorf("a restart of no process was logged as an operator's restart:\n%s", logged.String())
 		}
 		if resp := b.request(t, http.MethodPost, "/admin/pool/processes/x/restart", admin, ""); resp.status != http.StatusBadRequest {
 			t.Fatalf("malformed id: %d %v", resp.status, resp.body)

@@ -144,7 +144,7 @@ func (s *server) batchReadError(err error) error {
 	}
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", tooLarge.Limit), map[string]any{"limit": tooLarge.Limit})
+		return bodyTooLarge(tooLarge.Limit)
 	}
 	return bodyError(err)
 }

@@ -126,7 +126,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", tooLarge.Limit), nil)
+		return bodyTooLarge(tooLarge.Limit)
 	}
 	if err != nil {
 		return newError(CodeInvalidBody, "Could not read the request body.", nil)
@@ -140,6 +140,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, dst any) er
 		return newError(CodeInvalidBody, "Body must be a single JSON object.", nil)
 	}
 	return exactKeys(body, fieldNames(reflect.TypeOf(dst).Elem()))
+}
+
+// bodyTooLarge is the 413 of a body over limit, however its size came out:
+// declared in Content-Length or met while reading a chunked one.
+func bodyTooLarge(limit int64) error {
+	return newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", limit), map[string]any{"limit": limit})
 }
 
 func requireJSON(r *http.Request) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -134,6 +135,31 @@ func TestSubmitRejectsBadInputWithACodeAndNever500(t *testing.T) {
 				t.Fatalf("no message in %v", resp.body)
 			}
 		})
+	}
+}
+
+// A body too large says its limit in details whether Content-Length declared it
+// or it arrived chunked and ran past the limit while being read.
+func TestABodyTooLargeNamesItsLimitDeclaredOrNot(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body := `{"candidateId":"c1","payload":{"resume_text":"` + strings.Repeat("x", MaxBodyBytesDefault) + `"}}`
+	for name, reader := range map[string]io.Reader{
+		"declared": strings.NewReader(body),
+		"chunked":  io.MultiReader(strings.NewReader(body)), // no length: httptest leaves it -1
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/v1/enrich/profile", reader)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tenant-ID", "tenant-alpha")
+		rec := serve(t, b.handler, req)
+		var got struct {
+			Code    string         `json:"code"`
+			Details map[string]any `json:"details"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusRequestEntityTooLarge ||
+			got.Code != CodeBodyTooLarge || got.Details["limit"] != float64(MaxBodyBytesDefault) {
+			t.Errorf("%s: %d %s, want 413 with details.limit %d", name, rec.Code, rec.Body.String(), MaxBodyBytesDefault)
+		}
 	}
 }
 

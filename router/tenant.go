@@ -144,7 +144,7 @@ func (s *server) holdBody(r *http.Request, tenant string, limit int64) (func(), 
 	size := limit
 	if r.ContentLength >= 0 {
 		if r.ContentLength > limit {
-			return nil, newError(CodeBodyTooLarge, fmt.Sprintf("Request body exceeds %d bytes.", limit), map[string]any{"limit": limit})
+			return nil, bodyTooLarge(limit)
 		}
 		size = r.ContentLength
 	}
