@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -379,7 +380,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, h http.Header) (*Princ
 	case errors.Is(err, errKeysUnavailable):
 		a.log.Warn("token not verified: signing keys unavailable", "error", err)
 		return nil, newError(CodeUnavailable, "Token signing keys are unavailable; try again shortly.", nil).
-			withHeader("Retry-After", "5")
+			withHeader("Retry-After", strconv.Itoa(int(keysUnavailableRetry/time.Second)))
 	case err != nil:
 		a.log.Debug("token rejected", "error", err)
 		return nil, invalidToken(a.invalidTokenMessage())

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -276,9 +277,14 @@ func TestSigningKeys(t *testing.T) {
 			t.Fatalf("keys down: got %d %v %v", resp.status, resp.body, resp.header)
 		}
 		gw.failing.Store(false)
-		clock.Advance(JWKSMinRefreshDefault) // the next forced fetch is allowed
+		// A client that honours Retry-After gets in then, not JWKSMinRefresh later.
+		retryAfter, err := strconv.Atoi(resp.header.Get("Retry-After"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Duration(retryAfter) * time.Second)
 		if resp := b.submitAs(t, "acme", gatewayToken("gw-rsa", nil)(b)); resp.status != 202 {
-			t.Fatalf("keys back: got %d %v", resp.status, resp.body)
+			t.Fatalf("keys back, %d s later: got %d %v", retryAfter, resp.status, resp.body)
 		}
 	})
 }

@@ -24,6 +24,10 @@ import (
 // 401: the token may be fine.
 var errKeysUnavailable = errors.New("token signing keys unavailable")
 
+// keysUnavailableRetry is the Retry-After of a 503 for unavailable keys, and how
+// often a fetch is forced until the first one succeeds.
+const keysUnavailableRetry = 5 * time.Second
+
 // jwksRefetchTimeout bounds a forced key set fetch made on a request's behalf.
 const jwksRefetchTimeout = 5 * time.Second
 
@@ -38,7 +42,11 @@ type keySource struct {
 	// refetches allows one forced fetch per minRefresh, so tokens with made-up key
 	// ids cannot make us hammer the issuer; flight makes concurrent requests share it.
 	refetches *rate.Limiter
-	flight    singleflight.Group
+	// firstFetches paces forced fetches while no set was ever fetched: every token
+	// waits for one then, and its 503 tells the client to come back after
+	// keysUnavailableRetry, so a fetch must be allowed by then (not minRefresh later).
+	firstFetches *rate.Limiter
+	flight       singleflight.Group
 
 	cache atomic.Pointer[jwk.Cache]
 	res   atomic.Pointer[httprc.ResourceBase[jwk.Set]]
@@ -46,12 +54,13 @@ type keySource struct {
 
 func newKeySource(u string, cfg AuthConfig) *keySource {
 	return &keySource{
-		url:        u,
-		minRefresh: cfg.JWKSMinRefresh,
-		maxRefresh: cfg.JWKSMaxRefresh,
-		httpClient: cfg.HTTPClient,
-		now:        cfg.Now,
-		refetches:  rate.NewLimiter(rate.Every(cfg.JWKSMinRefresh), 1),
+		url:          u,
+		minRefresh:   cfg.JWKSMinRefresh,
+		maxRefresh:   cfg.JWKSMaxRefresh,
+		httpClient:   cfg.HTTPClient,
+		now:          cfg.Now,
+		refetches:    rate.NewLimiter(rate.Every(cfg.JWKSMinRefresh), 1),
+		firstFetches: rate.NewLimiter(rate.Every(min(cfg.JWKSMinRefresh, keysUnavailableRetry)), 1),
 	}
 }
 
@@ -120,7 +129,11 @@ func (k *keySource) key(ctx context.Context, kid string) (jwk.Key, error) {
 var errRefetchThrottled = errors.New("key set fetched too recently")
 
 func (k *keySource) refetch(ctx context.Context) error {
-	if !k.refetches.AllowN(k.now(), 1) {
+	limiter := k.refetches
+	if k.current() == nil {
+		limiter = k.firstFetches
+	}
+	if !limiter.AllowN(k.now(), 1) {
 		return errRefetchThrottled
 	}
 	cache := k.cache.Load()
