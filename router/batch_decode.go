@@ -112,16 +112,24 @@ func candidateError(err error, i int) error {
 	if errors.As(err, &tooLarge) {
 		return err
 	}
-	err = bodyError(err)
 	var apiErr *Error
-	if errors.As(err, &apiErr) {
-		field, _ := apiErr.Details["field"].(string)
-		apiErr.Details = map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i}
-		if field != "" {
-			apiErr.Details["field"] = fmt.Sprintf("candidates[%d].%s", i, field)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &apiErr): // exactKeys' own, already the API's
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		apiErr = newError(CodeInvalidField, "Each candidate must be a JSON object.", nil)
+	default:
+		if !errors.As(bodyError(err), &apiErr) {
+			return err
 		}
 	}
-	return err
+	field, _ := apiErr.Details["field"].(string)
+	apiErr.Details = map[string]any{"field": fmt.Sprintf("candidates[%d]", i), "index": i}
+	if field != "" {
+		apiErr.Details["field"] = fmt.Sprintf("candidates[%d].%s", i, field)
+	}
+	apiErr.Message = fmt.Sprintf("Candidate %d: %s", i, apiErr.Message)
+	return apiErr
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim, message string) error {

@@ -78,4 +78,24 @@ func TestBatch(t *testing.T) {
 			}
 		}
 	})
+
+	// A candidate's own fault names the candidate and, where there is one, its field.
+	t.Run("ACandidatesFaultNamesItAndItsField", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		for body, want := range map[string]string{
+			`{"candidates":[{"candidateId":"c0"},{"candidateId":"c1","priority":1}]}`:   "candidates[1].priority",
+			`{"candidates":[{"candidateId":"c1","CandidateID":"c2"}]}`:                  "candidates[0].CandidateID",
+			`{"candidates":[{"candidateId":"c1","candidateId":"c2"}]}`:                  "candidates[0].candidateId",
+			`{"candidates":[{"candidateId":"c0"},{"candidateId":"c1","payload":{}},1]}`: "candidates[2]",
+			`{"candidates":[{"candidateId":"c0"},{"candidateId":42}]}`:                  "candidates[1].candidateId",
+		} {
+			resp := b.request(t, http.MethodPost, "/v1/enrich/batch", jsonTenant, body)
+			details, _ := resp.body["details"].(map[string]any)
+			if resp.status != http.StatusBadRequest || resp.body["code"] != CodeInvalidField || details["field"] != want ||
+				!strings.HasPrefix(resp.body["message"].(string), "Candidate ") {
+				t.Errorf("%s: got %d %v, want 400 invalid_field naming %s", body, resp.status, resp.body, want)
+			}
+		}
+	})
 }
