@@ -212,10 +212,11 @@ end
 
 -- failForGood ends a job as failed: counted, pushed onto its tenant's
 -- dead-letter list (newest first, capped at Q.deadMax, living as long as its
--- newest entry's job) and announced on Q.events.
+-- newest entry's job) and announced on Q.events. 'retried' stays as it was: a
+-- job retried before it failed says so, as one that completed on a retry does.
 local function failForGood(jobKey, jobID, deadKey, code, message, updatedAt)
   redis.call('HSET', jobKey, 'status', 'failed', 'errorCode', code, 'error', message,
-    'retried', 'false', 'updatedAt', updatedAt)
+    'updatedAt', updatedAt)
   count('failed', 1)
   redis.call('LPUSH', deadKey, jobID)
   redis.call('LTRIM', deadKey, 0, tonumber(Q.deadMax) - 1)

@@ -57,7 +57,7 @@ type Job struct {
 	// earlier attempt failed.
 	ErrorCode    string
 	ErrorMessage string
-	Retried      bool            // the last error was followed by a retry
+	Retried      bool            // an attempt failed and the job was run again (kept once it ends)
 	Result       json.RawMessage // set when completed
 	// Checkpoint is what an earlier attempt saved with SaveCheckpoint (the worker's
 	// enrichment), nil if none.
