@@ -92,6 +92,9 @@ func (m *Main) runAdminQueue(ctx context.Context, args []string) error {
 			forTenant = api.tenant
 		}
 	})
+	if *limit != 0 && forTenant == "" {
+		return fmt.Errorf("%w: --limit bounds a tenant's dead letters: give --tenant too", errUsage)
+	}
 	raw, st, err := api.client().Queue(ctx, forTenant, *limit)
 	if err != nil {
 		return err

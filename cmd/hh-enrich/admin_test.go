@@ -50,6 +50,10 @@ func TestAdminCommands(t *testing.T) {
 		if _, requests := api.stats(); !slices.Contains(requests, "GET /admin/queue?limit=5&tenant=t1") {
 			t.Errorf("requests %v", requests)
 		}
+		// --limit alone would be dropped without a word.
+		if code, _, stderr := runCLI(t, env, "admin", "queue", "--limit", "5"); code != exitError || !strings.Contains(stderr, "--tenant") {
+			t.Errorf("--limit without --tenant: exit %d: %s", code, stderr)
+		}
 	})
 
 	t.Run("SaysWhichTokenIsMissing", func(t *testing.T) {

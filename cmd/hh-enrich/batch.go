@@ -79,6 +79,19 @@ func (cfg batchConfig) validate(api *apiFlags, pos []string) error {
 	return nil
 }
 
+// sameFile reports whether paths a and b name one file (b may not exist yet).
+func sameFile(a, b string) (bool, error) {
+	ai, err := os.Stat(a)
+	if err != nil {
+		return false, nil // planBatch reports a missing input
+	}
+	bi, err := os.Stat(b)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil && os.SameFile(ai, bi), err
+}
+
 // usageError marks a flag parsing error as a usage error (help stays help).
 func usageError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
@@ -90,7 +103,12 @@ func usageError(err error) error {
 // batch runs the whole command: read what --out already holds, plan the input,
 // enrich what is left, and report.
 func (m *Main) batch(ctx context.Context, client *Client, tenant string, cfg batchConfig) error {
-	out, err := openResults(cfg.out, cfg.retryFailed)
+	if same, err := sameFile(cfg.in, cfg.out); err != nil {
+		return err
+	} else if same {
+		return fmt.Errorf("%w: --in and --out name the same file, %s: the results would overwrite the input", errUsage, cfg.out)
+	}
+	out, err := openResults(cfg.out)
 	if err != nil {
 		return err
 	}
@@ -99,8 +117,12 @@ func (m *Main) batch(ctx context.Context, client *Client, tenant string, cfg bat
 		fmt.Fprintf(m.Stderr, "hh-enrich: %s ended in a torn line (%d bytes, from an interrupted run): dropped; that candidate runs again\n",
 			cfg.out, out.dropped)
 	}
-	plan, err := planBatch(cfg.in, tenant, out)
+	plan, err := planBatch(cfg.in, tenant, out, cfg.retryFailed)
 	if err != nil {
+		return err
+	}
+	// Only this input's candidates run again: lines of others stay as they are.
+	if err := out.rerun(plan.rerun); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.Stderr, "hh-enrich: %s: %d candidates; %d already in %s; %d to enrich\n",
@@ -150,20 +172,23 @@ type batchPlan struct {
 	total              int   // distinct candidates in the input
 	todo               []int // line numbers to enrich, ascending
 	duplicates         int   // lines whose candidate id an earlier line has
-	notCompletedBefore int   // candidates of this input whose line in --out is not completed
+	notCompletedBefore int   // candidates of this input whose line in --out is not completed (and stays)
+	// rerun holds, with --retry-failed, this input's candidates whose line in --out
+	// is not completed: their lines go and they run again.
+	rerun map[string]bool
 }
 
 // planBatch reads the whole input once before anything is sent, so a bad line is
 // reported with its number up front and the progress bar knows its length.
 // Candidates already in out are skipped; a repeated candidate id keeps its first
 // line only (the results file has one line per candidate).
-func planBatch(path, tenant string, out *resultsFile) (*batchPlan, error) {
+func planBatch(path, tenant string, out *resultsFile, retryFailed bool) (*batchPlan, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	plan := &batchPlan{}
+	plan := &batchPlan{rerun: map[string]bool{}}
 	seen := map[string]bool{}
 	err = scanLines(f, func(n int, line []byte) error {
 		c, err := parseCandidateLine(tenant, line)
@@ -177,10 +202,14 @@ func planBatch(path, tenant string, out *resultsFile) (*batchPlan, error) {
 		seen[c.CandidateID] = true
 		plan.total++
 		if status, ok := out.done[c.CandidateID]; ok {
-			if status != "completed" {
+			switch {
+			case status == "completed":
+				return nil
+			case !retryFailed:
 				plan.notCompletedBefore++
+				return nil
 			}
-			return nil
+			plan.rerun[c.CandidateID] = true
 		}
 		plan.todo = append(plan.todo, n)
 		return nil

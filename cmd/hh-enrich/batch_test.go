@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,6 +153,45 @@ func TestBatch(t *testing.T) {
 		results := readResults(t, out)
 		if r := results["cand-003"]; len(results) != 12 || r.Status != "completed" || r.JobID == failed.JobID {
 			t.Errorf("after --retry-failed: %d results, cand-003 %+v", len(results), r)
+		}
+	})
+
+	// --retry-failed runs again this input's failed candidates only: a failed line
+	// of a candidate from another input stays (it was deleted, never run again).
+	t.Run("RetryFailedLeavesOtherInputsLinesAlone", func(t *testing.T) {
+		t.Parallel()
+		api, args, out := setup(t, 4)
+		other := `{"candidateId":"elsewhere","jobId":"j-old","status":"failed","errorCode":"python_error","attemptCount":1}` + "\n"
+		if err := os.WriteFile(out, []byte(other), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		api.failing["cand-001"] = true
+		if code, _, stderr := runCLI(t, nil, args...); code != exitSomeFailed {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		api.failing["cand-001"] = false
+		code, _, stderr := runCLI(t, nil, append(args, "--retry-failed")...)
+		results := readResults(t, out)
+		if results["elsewhere"].JobID != "j-old" || results["cand-001"].Status != "completed" || len(results) != 5 {
+			t.Errorf("after --retry-failed: %+v", results)
+		}
+		// Every candidate of this input completed: the other input's line is not this run's.
+		if code != exitOK {
+			t.Errorf("exit %d: %s", code, stderr)
+		}
+	})
+
+	t.Run("RefusesToWriteItsResultsOverItsInput", func(t *testing.T) {
+		t.Parallel()
+		_, args, _ := setup(t, 2)
+		in := args[slices.Index(args, "--in")+1]
+		before := readFile(t, in)
+		args[slices.Index(args, "--out")+1] = in
+		if code, _, stderr := runCLI(t, nil, args...); code != exitError || !strings.Contains(stderr, "same file") {
+			t.Errorf("exit %d: %s", code, stderr)
+		}
+		if readFile(t, in) != before {
+			t.Error("the input was changed")
 		}
 	})
 

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // candidateIDPattern is the API's (router/openapi.yaml, SubmitRequest.candidateId):
@@ -19,6 +22,15 @@ var candidateIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}
 
 // maxLineBytes bounds one input line: a candidate document with a long résumé.
 const maxLineBytes = 16 << 20
+
+// maxCandidateBytes is the most one candidate may take in a batch request: the
+// service's limit of a single submission (router.MaxBodyBytesDefault). Checked
+// here, so that the line is named before anything is sent; the service would
+// refuse its whole chunk, on every rerun.
+const maxCandidateBytes = 1 << 20
+
+// apiShapeFields are the keys of an input line in the API's shape.
+var apiShapeFields = []string{"candidateId", "payload", "idempotencyKey"}
 
 // idempotencyKeyPrefix marks the keys this tool derives, so they are told apart
 // from a client's own in the service's records.
@@ -59,8 +71,11 @@ func parseCandidateLine(tenant string, line []byte) (BatchCandidate, error) {
 	}
 	if c.IdempotencyKey == "" {
 		c.IdempotencyKey = idempotencyKey(tenant, c.CandidateID, c.Payload)
-	} else if n := len(c.IdempotencyKey); n < 8 || n > 128 {
+	} else if n := utf8.RuneCountInString(c.IdempotencyKey); n < 8 || n > 128 {
 		return BatchCandidate{}, fmt.Errorf("idempotencyKey: want 8-128 characters, got %d", n)
+	}
+	if encoded, _ := json.Marshal(c); len(encoded) > maxCandidateBytes {
+		return BatchCandidate{}, fmt.Errorf("the candidate takes %d bytes once encoded; the service takes at most %d a candidate: shorten it or leave it out", len(encoded), maxCandidateBytes)
 	}
 	return c, nil
 }
@@ -69,6 +84,14 @@ func parseCandidateLine(tenant string, line []byte) (BatchCandidate, error) {
 func candidateOf(doc map[string]json.RawMessage, line []byte) (BatchCandidate, error) {
 	var c BatchCandidate
 	if raw, ok := doc["candidateId"]; ok {
+		// Any other key would be dropped on the way (a document's fields beside
+		// candidateId, a "force"): the line would not mean what it says.
+		for key := range doc {
+			if !slices.Contains(apiShapeFields, key) {
+				return c, fmt.Errorf("unknown field %q in a line of the API's shape (%s); a candidate document goes whole, with \"candidate_id\" and no \"candidateId\"",
+					key, strings.Join(apiShapeFields, ", "))
+			}
+		}
 		if err := json.Unmarshal(raw, &c.CandidateID); err != nil {
 			return c, errors.New(`"candidateId" must be a string`)
 		}
@@ -121,13 +144,19 @@ func idempotencyKey(tenant, candidateID string, payload []byte) string {
 	return idempotencyKeyPrefix + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // scanLines calls fn with each non-blank line of r and its 1-based number; fn's
 // error stops the scan. Lines may be up to maxLineBytes long.
 func scanLines(r io.Reader, fn func(n int, line []byte) error) error {
 	scanner := bufio.NewScanner(r)
 	scanner.Buffer(make([]byte, 64<<10), maxLineBytes)
 	for n := 1; scanner.Scan(); n++ {
-		line := bytes.TrimSpace(scanner.Bytes())
+		line := scanner.Bytes()
+		if n == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM) // editors on Windows start files with one
+		}
+		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}

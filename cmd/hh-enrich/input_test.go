@@ -70,12 +70,39 @@ func TestParseCandidateLine(t *testing.T) {
 			`{"candidateId":"c","payload":"text"}`,
 			`{"candidateId":"c","idempotencyKey":"short"}`,
 			`{"candidate_id":""}`,
+			// The API's shape with a document's fields, or a flag, beside candidateId:
+			// they would be dropped on the way.
+			`{"candidateId":"c","name":"Ada","resume_text":"Go"}`,
+			`{"candidateId":"c","candidate_id":"c-doc","resume_text":"Go"}`,
+			`{"candidateId":"c","payload":{},"force":true}`,
+			// Over the service's limit of one candidate: refused before anything is sent.
+			`{"candidate_id":"big","resume_text":"` + strings.Repeat("x", maxCandidateBytes) + `"}`,
 		} {
 			if _, err := parseCandidateLine("tenant-a", []byte(line)); err == nil {
 				t.Errorf("%s: accepted", line)
 			}
 		}
 	})
+}
+
+func TestAnIdempotencyKeyIsCountedInCharactersAsTheAPICountsIt(t *testing.T) {
+	t.Parallel()
+	line := `{"candidateId":"c","idempotencyKey":"` + strings.Repeat("ж", 100) + `"}` // 200 bytes
+	if _, err := parseCandidateLine("tenant-a", []byte(line)); err != nil {
+		t.Errorf("a key of 100 characters refused: %v", err)
+	}
+}
+
+func TestScanLinesSkipsAByteOrderMark(t *testing.T) {
+	t.Parallel()
+	var lines []string
+	err := scanLines(strings.NewReader("\xef\xbb\xbf{\"candidate_id\":\"a\"}\r\n\n{\"candidate_id\":\"b\"}"), func(_ int, line []byte) error {
+		lines = append(lines, string(line))
+		return nil
+	})
+	if err != nil || len(lines) != 2 || lines[0] != `{"candidate_id":"a"}` {
+		t.Errorf("lines %q, err %v", lines, err)
+	}
 }
 
 func TestParseInterspersed(t *testing.T) {

@@ -4,7 +4,7 @@
 //
 //	hh-enrich batch --tenant T --in candidates.jsonl --out results.jsonl
 //	hh-enrich status --tenant T JOB_ID
-//	hh-enrich admin pool | admin restart [ID] | admin queue [--for-tenant T]
+//	hh-enrich admin pool | admin restart [ID] | admin queue [--tenant T [--limit N]]
 //	hh-enrich migrate --from redis://OLD_REDIS
 //
 // Every command talks to the service's HTTP API only (router/openapi.yaml).

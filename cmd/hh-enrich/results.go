@@ -28,8 +28,11 @@ type resultLine struct {
 // interrupted.
 //
 // Each line goes out in one write on a file opened O_APPEND, so a killed process
-// leaves whole lines behind; a torn last line (a machine crash, a full disk) is
-// dropped when the file is opened again, and its candidate is done again.
+// leaves whole lines behind; a torn last line (a machine crash, a full disk: no
+// newline, and the start of one of our lines) is dropped when the file is opened
+// again, and its candidate is done again. Anything else that is not a result
+// line refuses the run: the file is not this tool's, and must not be cut.
+// One run at a time holds the file (lockFile).
 type resultsFile struct {
 	f    *os.File
 	path string
@@ -40,26 +43,26 @@ type resultsFile struct {
 	dirty   bool
 }
 
-// openResults opens (or creates) the results file at path and reads what a
-// previous run wrote. With retryFailed, lines of candidates that did not complete
-// are removed first (the file is rewritten atomically), so those candidates run
-// again. A line that is not JSON anywhere but at the end is an error: the file is
-// not this tool's, or was edited, and guessing could duplicate candidates.
-func openResults(path string, retryFailed bool) (*resultsFile, error) {
+// resultLinePrefix starts every line Append writes (resultLine's first field).
+const resultLinePrefix = `{"candidateId":`
+
+// openResults opens (or creates) the results file at path, takes it for this run
+// and reads what a previous run wrote. A line that is not a result line is an
+// error, unless it is a torn last one: guessing could cut a file that is not
+// ours, or duplicate candidates.
+func openResults(path string) (*resultsFile, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: another hh-enrich batch is writing it (%w): wait for it, or use another --out", path, err)
 	}
 	r := &resultsFile{f: f, path: path, done: map[string]string{}}
 	if err := r.load(); err != nil {
 		f.Close()
 		return nil, err
-	}
-	if retryFailed && r.countNotCompleted() > 0 {
-		if err := r.dropNotCompleted(); err != nil {
-			r.f.Close()
-			return nil, err
-		}
 	}
 	return r, nil
 }
@@ -71,22 +74,23 @@ func (r *resultsFile) load() error {
 	for n := 1; ; n++ {
 		line, err := reader.ReadBytes('\n')
 		if errors.Is(err, io.EOF) {
-			if len(line) > 0 { // no newline: the write was torn
-				r.dropped = len(line)
-				return r.f.Truncate(good)
+			if len(line) == 0 {
+				return nil
 			}
-			return nil
+			// A torn write is the start of one of our lines, however short.
+			prefix := []byte(resultLinePrefix)
+			if !bytes.HasPrefix(line, prefix) && !bytes.HasPrefix(prefix, line) {
+				return notAResultLine(r.path, n, line)
+			}
+			r.dropped = len(line) // our line, its write cut short
+			return r.f.Truncate(good)
 		}
 		if err != nil {
 			return err
 		}
 		var res resultLine
 		if jsonErr := json.Unmarshal(line, &res); jsonErr != nil || res.CandidateID == "" {
-			if _, peekErr := reader.Peek(1); errors.Is(peekErr, io.EOF) {
-				r.dropped = len(line)
-				return r.f.Truncate(good)
-			}
-			return fmt.Errorf("%s line %d is not a result line (%q…): fix or move the file", r.path, n, truncate(line, 60))
+			return notAResultLine(r.path, n, line)
 		}
 		if _, dup := r.done[res.CandidateID]; dup {
 			return fmt.Errorf("%s line %d: candidate %q appears twice: the file was edited or written by two runs at once", r.path, n, res.CandidateID)
@@ -96,26 +100,32 @@ func (r *resultsFile) load() error {
 	}
 }
 
-func (r *resultsFile) countNotCompleted() int {
-	n := 0
-	for _, status := range r.done {
-		if status != "completed" {
-			n++
-		}
-	}
-	return n
+func notAResultLine(path string, n int, line []byte) error {
+	return fmt.Errorf("%s line %d is not a result line (%q…): --out must name a file this tool writes; fix or move it", path, n, truncate(line, 60))
 }
 
-// dropNotCompleted rewrites the file without the lines of candidates that did not
-// complete: into a temporary file beside it, synced, then renamed over it, so a
-// crash leaves either the old file or the new one.
-func (r *resultsFile) dropNotCompleted() error {
+// rerun rewrites the file without the lines of the candidates in ids, so they
+// run again: into a temporary file beside it, synced, then renamed over it, so a
+// crash leaves either the old file or the new one. The new file is taken for
+// this run like the old one.
+func (r *resultsFile) rerun(ids map[string]bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(r.path), filepath.Base(r.path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after the rename this removes nothing
+	if err := lockFile(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if info, err := r.f.Stat(); err == nil {
+		_ = tmp.Chmod(info.Mode().Perm()) // CreateTemp's 0600 would otherwise replace it
+	}
 	if _, err := r.f.Seek(0, io.SeekStart); err != nil {
+		tmp.Close()
 		return err
 	}
 	w := bufio.NewWriter(tmp)
@@ -124,27 +134,27 @@ func (r *resultsFile) dropNotCompleted() error {
 		if err := json.Unmarshal(line, &res); err != nil {
 			return err // load has read every line already: not reached
 		}
-		if res.Status != "completed" {
+		if ids[res.CandidateID] {
 			return nil // left out: the candidate runs again
 		}
 		_, err := w.Write(append(line, '\n'))
 		return err
 	})
-	err = errors.Join(err, w.Flush(), tmp.Sync(), tmp.Close())
+	err = errors.Join(err, w.Flush(), tmp.Sync())
 	if err == nil {
 		err = os.Rename(tmp.Name(), r.path)
 	}
 	if err != nil {
-		return fmt.Errorf("rewriting %s without failed candidates: %w", r.path, err)
+		tmp.Close()
+		return fmt.Errorf("rewriting %s without the candidates to run again: %w", r.path, err)
 	}
-	for id, status := range r.done {
-		if status != "completed" {
-			delete(r.done, id)
-		}
+	for id := range ids {
+		delete(r.done, id)
 	}
-	r.f.Close()
-	r.f, err = os.OpenFile(r.path, os.O_RDWR|os.O_APPEND, 0o644)
-	return err
+	// The renamed file, still open and locked, is the results file from now on.
+	old := r.f
+	r.f = tmp
+	return old.Close()
 }
 
 // Has reports whether candidateID already has a line.
