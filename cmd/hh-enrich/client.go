@@ -90,6 +90,8 @@ func errorHint(e *APIError) string {
 		return "the token's organization must equal --tenant"
 	case e.Code == "missing_tenant":
 		return "pass --tenant / HH_ENRICH_TENANT"
+	case e.Status == http.StatusRequestEntityTooLarge && strings.HasPrefix(e.Message, "Candidate "):
+		return "one candidate is over the service's limit of a submission: leave it out of --in"
 	case e.Status == http.StatusRequestEntityTooLarge:
 		return "the candidates of one request are too large: lower --chunk"
 	}
