@@ -98,6 +98,40 @@ def test_unknown_fields_are_dropped() -> None:
     assert "extra" not in result and "salary" not in result["resume_analysis"]
 
 
+def test_an_answer_that_assesses_nothing_is_refused_whatever_its_score() -> None:
+    # Sections of unknown keys only, each present and non-empty: it read as every field
+    # "Not specified" and was stored as enriched with the model's score of 1.0.
+    only_extra = {
+        "resume_analysis": {section: {"x": 1} for section in SCHEMA["resume_analysis"]},
+        "recruiter_insights": {"cultural_fit": {"x": 1}},
+        "overall_score": 1.0,
+    }
+    assert "resume_analysis.career_trajectory holds none of its fields" in refusal(only_extra)
+    # Every field present and null.
+    placeholders = copy.deepcopy(RESPONSE_SHAPE)
+
+    def blank(section: dict) -> dict:
+        return {k: blank(v) if isinstance(v, dict) else None for k, v in section.items()}
+
+    placeholders = {key: blank(placeholders[key]) for key in ("resume_analysis",
+                                                                "recruiter_insights")}
+    placeholders["overall_score"] = 0.9
+    assert "no field holds an assessment" in refusal(placeholders)
+
+
+def test_an_answer_with_one_assessed_field_is_kept() -> None:
+    # A candidate with recruiter comments only: the resume's sections say nothing.
+    enrichment = copy.deepcopy(GOOD_ENRICHMENT)
+    for section, rule in SCHEMA["resume_analysis"].items():
+        enrichment["resume_analysis"][section] = (
+            dict.fromkeys(rule) if isinstance(rule, dict) else None)
+    enrichment["recruiter_insights"] = {
+        "sentiment": "positive",
+        "cultural_fit": dict.fromkeys(SCHEMA["recruiter_insights"]["cultural_fit"]),
+    }
+    assert parse_enrichment(json.dumps(enrichment))["recruiter_insights"]["sentiment"] == "positive"
+
+
 @pytest.mark.parametrize(
     ("given", "score"), [(0.8234, 0.823), (1, 1.0), (0, 0.0), ("0.85", 0.85), (" 0.4 ", 0.4)]
 )

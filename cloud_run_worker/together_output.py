@@ -5,7 +5,9 @@ tolerant (REFERENCE §5: the whole text, else inside ``` fences, else from the f
 the last "}"). What is inside is read the way a careful reviewer would before letting it rank
 a candidate, and refused (BadOutput, naming every problem) rather than repaired:
 
-- both analysis objects and each of their sections are objects with something in them;
+- both analysis objects and each of their sections are objects holding some of their fields,
+  and at least one field of the answer says something (a score with every field missing or
+  a placeholder has nothing behind it);
 - overall_score is a number in [0, 1]; a numeric string ("0.85") reads as its number,
   anything else (85, "high", true, NaN) is refused, never clamped or defaulted;
 - every enumerated field holds one of its allowed values (spelling and case forgiven:
@@ -59,14 +61,19 @@ def parse_enrichment(content: str) -> dict:
     """
     answer = extract_json_object(content)
     problems: list[str] = []
+    assessed = [0]
     result = {
-        key: _read_section(answer.get(key), SCHEMA[key], key, problems)
+        key: _read_section(answer.get(key), SCHEMA[key], key, problems, assessed)
         for key in ("resume_analysis", "recruiter_insights")
     }
     try:
         result["overall_score"] = score(answer.get("overall_score"))
     except _Refused as exc:
         problems.append(f"overall_score {exc}")
+    if not problems and not assessed[0]:
+        # Every field missing, null or "Not specified": a score with nothing behind it.
+        problems.append("no field holds an assessment (each is missing or a placeholder), "
+                        "so overall_score has nothing behind it")
     if problems:
         raise BadOutput(describe(problems))
     return result
@@ -306,24 +313,32 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def _read_section(value: Any, shape: dict[str, Any], path: str, problems: list[str]) -> dict:
+def _read_section(
+    value: Any, shape: dict[str, Any], path: str, problems: list[str], assessed: list[int]
+) -> dict:
     """Exactly shape's keys: nested sections recurse, leaves go through their reader; each
-    problem is added to ``problems`` with its path. A section that is missing, not an object
-    or empty is a problem."""
+    problem is added to ``problems`` with its path. A section that is missing, not an object,
+    empty, or holding none of its fields is a problem. ``assessed[0]`` counts the leaves that
+    say something (read other than as "nothing known")."""
     if not isinstance(value, dict):
         problems.append(f"{path} is {'missing' if value is None else 'not an object'}")
         value = {}
     elif not value:
         problems.append(f"{path} is empty")
+    elif not value.keys() & shape.keys():
+        problems.append(f"{path} holds none of its fields ({', '.join(sorted(shape))})")
     result: dict[str, Any] = {}
     for key, rule in shape.items():
         if isinstance(rule, dict):
-            result[key] = _read_section(value.get(key), rule, f"{path}.{key}", problems)
+            result[key] = _read_section(value.get(key), rule, f"{path}.{key}", problems, assessed)
             continue
         try:
             result[key] = rule.read(value.get(key))
         except _Refused as exc:
             problems.append(f"{path}.{key} {exc}")
+            continue
+        if result[key] != rule.read(None):
+            assessed[0] += 1
     return result
 
 
