@@ -33,6 +33,7 @@ import json
 import logging
 import math
 import os
+import re
 import resource
 import shutil
 import signal
@@ -289,7 +290,21 @@ def _decode_candidate(raw: bytes) -> dict:
         raise EnrichFailure(
             enrich_pb2.REASON_INVALID_CANDIDATE, "candidate must be a JSON object", False
         )
+    # json reads "\ud800" alone as a str that cannot be encoded: whatever encodes it
+    # later (the LLM request, the answer) would raise, on every process it reached.
+    if _SURROGATE_ESCAPE_RE.search(raw):
+        try:
+            json.dumps(candidate, ensure_ascii=False).encode()
+        except UnicodeEncodeError as exc:
+            raise EnrichFailure(
+                enrich_pb2.REASON_INVALID_CANDIDATE,
+                "candidate holds half a UTF-16 surrogate pair (a lone \\ud800-\\udfff escape)",
+                False,
+            ) from exc
     return candidate
+
+
+_SURROGATE_ESCAPE_RE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _status_for(failure: EnrichFailure) -> grpc.Status:

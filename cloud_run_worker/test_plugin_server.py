@@ -357,3 +357,13 @@ def test_the_plugin_starts_with_log_level_trace() -> None:
         assert running.handshake.startswith("1|1|unix|")
     finally:
         stop_plugin(running)
+
+
+def test_a_candidate_with_a_lone_surrogate_is_invalid_not_an_enricher_failure() -> None:
+    with pytest.raises(plugin_server.EnrichFailure) as raised:
+        plugin_server._decode_candidate(rb'{"resume_text":"bad \ud800 x"}')
+    assert raised.value.reason == enrich_pb2.REASON_INVALID_CANDIDATE
+    assert not raised.value.retryable
+    # A whole pair, and an escaped backslash before "ud800", are text like any other.
+    whole = plugin_server._decode_candidate(rb'{"a":"\ud83d\ude00 \\ud800"}')
+    assert whole == {"a": "\U0001F600 \\ud800"}

@@ -137,8 +137,11 @@ func (p *Pool) release(c *callRef, callErr error, hung bool) (alone bool) {
 	case Failure:
 		p.noteFailureLocked(proc, callErr)
 		if proc.breaker.record(Failure) {
-			p.replaceLocked(proc, reasonBreakerOpen)
-			return alone
+			// The process answers, with errors: its successor starts first and its
+			// other calls finish (a hard stop would fail them, often another
+			// tenant's, for what may be one candidate's fault). Not a crash, so not
+			// a step toward the crash-loop back-off either.
+			p.recycleLocked(proc, reasonBreakerOpen)
 		}
 	}
 	if p.cfg.MaxJobs > 0 && proc.served >= p.cfg.MaxJobs {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 )
@@ -137,6 +138,40 @@ func TestPoolHeals(t *testing.T) {
 		waitForNewProcess(t, p, 1, old)
 		if got := p.Status().Restarts[reasonBreakerOpen]; got != 1 {
 			t.Fatalf("breaker restarts = %d, want 1", got)
+		}
+	})
+
+	// The process still answers: its successor starts first and its other calls
+	// finish. A hard stop failed them (another tenant's, in the audit) for what
+	// may be one candidate's fault, and counted toward the crash-loop back-off.
+	t.Run("AnOpenProcessBreakerLetsTheProcesssOtherCallsFinish", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig(t, 1)
+		cfg.ProcessBreakerFailures, cfg.ProcessConcurrency, cfg.CircuitFailures = 2, 3, 100
+		cfg.Metrics = metrics.New(metrics.Config{Logger: cfg.Logger})
+		p := startPool(t, cfg)
+		old := onlyPID(t, p)
+		slow := make(chan error, 1)
+		go func() {
+			_, err := enrich(testCtx(t), p, withFault("sleep:1500"))
+			slow <- err
+		}()
+		eventually(t, "the slow call is in flight", func() bool { return p.inflightNow() == 1 })
+		for range 2 {
+			if _, err := enrich(testCtx(t), p, withFault("internal")); err == nil {
+				t.Fatal("an internal fault enriched")
+			}
+		}
+		if err := <-slow; err != nil {
+			t.Errorf("the call beside the failing ones: %v", err)
+		}
+		// Three calls, none sent again: the slow one was answered where it started.
+		if calls, _, _ := pluginCalls(t, cfg.Metrics); calls != 3 {
+			t.Errorf("%d plugin calls, want 3: the slow call was killed and sent again", calls)
+		}
+		waitForNewProcess(t, p, 1, old)
+		if st := p.Status(); st.Restarts[reasonBreakerOpen] != 1 || st.Degraded {
+			t.Errorf("status = %+v, want one breaker_open restart and no crash-loop back-off", st)
 		}
 	})
 

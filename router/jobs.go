@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -210,7 +211,57 @@ func validateSubmit(req *submitRequest) error {
 	if p := bytes.TrimSpace(req.Payload); len(p) > 0 && !bytes.Equal(p, []byte("null")) && p[0] != '{' {
 		return fieldError("payload", "Field \"payload\" must be a JSON object.")
 	}
+	if hasLoneSurrogate(req.Payload) {
+		return fieldError("payload", "Field \"payload\" holds a \\u escape of half a UTF-16 surrogate pair, which is no character: send text as UTF-8, or whole pairs.")
+	}
 	return nil
+}
+
+// hasLoneSurrogate reports whether raw, valid JSON, escapes half a UTF-16
+// surrogate pair ("\ud800" alone). encoding/json reads one as U+FFFD, but the
+// payload goes on as written, and Python's json reads it as a str that cannot be
+// encoded: the enricher raised on it, every time, on every process it reached.
+func hasLoneSurrogate(raw []byte) bool {
+	if !bytes.Contains(raw, []byte(`\u`)) {
+		return false
+	}
+	pendingHigh := false // the previous character was a high surrogate
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			if pendingHigh {
+				return true
+			}
+			continue
+		}
+		if raw[i+1] != 'u' || i+6 > len(raw) {
+			if pendingHigh {
+				return true
+			}
+			i++ // an escape of one character: skip what it escapes
+			continue
+		}
+		r, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		i += 5
+		switch {
+		case err != nil:
+			return false // not valid JSON: the decoder's to refuse
+		case r >= 0xD800 && r <= 0xDBFF:
+			if pendingHigh {
+				return true
+			}
+			pendingHigh = true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			if !pendingHigh {
+				return true
+			}
+			pendingHigh = false
+		default:
+			if pendingHigh {
+				return true
+			}
+		}
+	}
+	return pendingHigh
 }
 
 func fieldError(field, message string) error {

@@ -124,6 +124,8 @@ func TestSubmitRejectsBadInputWithACodeAndNever500(t *testing.T) {
 		{"IdempotencyKeyTooLong", jsonTenant, `{"candidateId":"c1","idempotencyKey":"` + strings.Repeat("k", 129) + `"}`, 400, CodeInvalidField},
 		{"PayloadArray", jsonTenant, `{"candidateId":"c1","payload":[1]}`, 400, CodeInvalidField},
 		{"PayloadString", jsonTenant, `{"candidateId":"c1","payload":"x"}`, 400, CodeInvalidField},
+		// Python's json reads it as a str that cannot be encoded: the enricher raised.
+		{"PayloadWithALoneSurrogate", jsonTenant, `{"candidateId":"c1","payload":{"resume_text":"bad \ud800 x"}}`, 400, CodeInvalidField},
 		{"BodyTooLarge", jsonTenant, `{"candidateId":"c1","payload":{"resume_text":"` + strings.Repeat("x", MaxBodyBytesDefault) + `"}}`, 413, CodeBodyTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
