@@ -236,6 +236,18 @@ def test_answers_that_are_not_the_schema_are_bad_output(reply: Reply) -> None:
     assert result.reason == enrich_pb2.REASON_UPSTREAM_BAD_OUTPUT
 
 
+def test_an_answer_without_choices_still_counts_the_tokens_it_was_billed() -> None:
+    # Billed by the provider whatever it holds; its usage was dropped (tokenUsage null).
+    empty = Reply(body={"choices": [], "usage": USAGE})
+    result, fake = enrich_with(empty, GOOD)
+    assert isinstance(result, Enrichment)
+    assert len(fake.received) == 2
+    assert result.token_usage == TokenUsage(**USAGE) + TokenUsage(**USAGE)
+    failed, _ = enrich_with(empty, empty)
+    assert isinstance(failed, EnrichFailure)
+    assert failed.token_usage == TokenUsage(**USAGE) + TokenUsage(**USAGE)
+
+
 def test_more_retries_mean_more_tries() -> None:
     _, fake = enrich_with(Reply(500), max_retries=3)
     assert len(fake.received) == 4

@@ -444,13 +444,17 @@ class TogetherEnricher:
 
 def _answer_outcome(raw: bytes, max_tokens: int) -> _Outcome:
     """A 2xx answer: the chat completion's first choice, read into the schema, or why not."""
+    payload: Any = None
     try:
         payload = json.loads(raw)
         first = payload["choices"][0]
         content = first["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
+        # A 2xx is billed whatever it holds: its usage counts when it says one.
+        usage = TokenUsage.from_api(payload.get("usage") if isinstance(payload, dict) else None)
         message = f"{_PROVIDER}: the answer is not a chat completion"
-        return _Outcome(failure=EnrichFailure(REASON_UPSTREAM_BAD_OUTPUT, message, True))
+        failure = EnrichFailure(REASON_UPSTREAM_BAD_OUTPUT, message, True)
+        return _Outcome(failure=failure, usage=usage)
     usage = TokenUsage.from_api(payload.get("usage"))
     if first.get("finish_reason") == "length":
         message = f"{_PROVIDER}: the answer was cut at max_tokens ({max_tokens})"
