@@ -116,7 +116,7 @@ func (r *Runner) enrichRemote(ctx context.Context, a *attempt) (*enrichv1.Enrich
 	if err != nil {
 		return nil, err
 	}
-	r.observeUsage(a, resp)
+	r.observeUsage(resp)
 	r.shareProviderPause(ctx, a, resp)
 	if key != "" {
 		r.storeInCache(ctx, a, key, resp)
@@ -231,6 +231,9 @@ func (r *Runner) callEnricher(ctx context.Context, a *attempt) (*enrichv1.Enrich
 	// next round trip (its checkpoint) need not wait behind it.
 	if u := billed(resp, err); u != nil {
 		a.sideWrites.Go(func() { r.addTokenUsage(ctx, a.lease.Job, u) })
+		// The tokens and cost metrics count what was billed, as the job does: a
+		// failed call's tokens too (counted on success only, they under-reported).
+		r.cfg.LLM.Metrics.Used(a.lease.Job.TenantID, u.GetPromptTokens(), u.GetCompletionTokens())
 	}
 	return resp, err
 }
@@ -304,16 +307,14 @@ func (r *Runner) deferForRateLimit(ctx context.Context, lease *store.Lease, d st
 		"rate_limit_wait_ms", millis(lease.Job.RateLimitWait+d.Waited+d.After), "waiting_since", d.Since)
 }
 
-// observeUsage teaches the rate limit what calls cost and counts tokens and cost.
-func (r *Runner) observeUsage(a *attempt, resp *enrichv1.EnrichResponse) {
+// observeUsage teaches the rate limit what a call that answers costs (the
+// metrics count every billed call, in callEnricher).
+func (r *Runner) observeUsage(resp *enrichv1.EnrichResponse) {
 	u := resp.GetTokenUsage()
-	if u == nil {
+	if u == nil || r.cfg.LLM.RateLimiter == nil {
 		return
 	}
-	if r.cfg.LLM.RateLimiter != nil {
-		r.cfg.LLM.RateLimiter.ObserveTokens(u.GetTotalTokens())
-	}
-	r.cfg.LLM.Metrics.Used(a.lease.Job.TenantID, u.GetPromptTokens(), u.GetCompletionTokens())
+	r.cfg.LLM.RateLimiter.ObserveTokens(u.GetTotalTokens())
 }
 
 // shareProviderPause holds every instance's calls for as long as the provider's

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/headhunter/hh-enrich-svc/metrics"
 	"github.com/headhunter/hh-enrich-svc/pyplugin"
 	"github.com/headhunter/hh-enrich-svc/pyplugin/enrichv1"
 	"github.com/headhunter/hh-enrich-svc/store"
@@ -48,6 +49,38 @@ func TestRunnerTokenUsage(t *testing.T) {
 		if job.Status != store.StatusCompleted || job.Attempts != 2 || job.TokenUsage != want {
 			t.Fatalf("job %s after %d attempts with usage %+v; want completed on the second with %+v",
 				job.Status, job.Attempts, job.TokenUsage, want)
+		}
+	})
+
+	// The metrics count what the provider billed, as the job does: the failed
+	// call's tokens too (counted on success only, they under-reported cost).
+	t.Run("TheTokenMetricsCountFailedCallsToo", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		m := metrics.New(metrics.Config{Logger: hclog.NewNullLogger()})
+		lm, err := metrics.NewLLMMetrics(m, metrics.Prices{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.runner, err = New(b.store, &billingEnricher{}, Config{Logger: hclog.NewNullLogger(), LLM: LLMConfig{Metrics: lm}}); err != nil {
+			t.Fatal(err)
+		}
+		b.submit(t, resumePayload)
+		b.runAll(t)
+		families, err := m.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var counted float64
+		for _, f := range families {
+			if f.GetName() == "hh_enrich_llm_tokens_total" {
+				for _, metric := range f.GetMetric() {
+					counted += metric.GetCounter().GetValue()
+				}
+			}
+		}
+		if counted != 1800+2448 {
+			t.Errorf("hh_enrich_llm_tokens_total counted %v tokens, want %d: both calls'", counted, 1800+2448)
 		}
 	})
 
