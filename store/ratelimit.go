@@ -81,8 +81,12 @@ func (l *RateLimiter) Reserve(ctx context.Context) (time.Duration, error) {
 	if wait, err := l.paused(ctx); err != nil || wait > 0 {
 		return wait, err
 	}
+	cost := l.tokenCost()
 	tokens := perMinute(l.cfg.TPM)
-	cost := min(l.tokenCost(), tokens.Burst)
+	// A call's tokens are charged whole, so the burst must hold one call however
+	// small the limit: charging at most two seconds' worth let calls of 1,300
+	// tokens through at 6.8x a TPM of 6,000. One call then waits for the next.
+	tokens.Burst = max(tokens.Burst, cost)
 	if l.cfg.TPM > 0 && l.cfg.RPM > 0 {
 		if wait, err := l.untilTokens(ctx, tokens, cost); err != nil || wait > 0 {
 			return wait, err

@@ -56,6 +56,19 @@ func TestRateLimiter(t *testing.T) {
 			t.Fatal("a third 100-token call passed a spent 200-token burst")
 		}
 	})
+	// A call larger than two seconds' worth is charged whole: 6,000 tokens a minute
+	// and 1,300-token calls is one call every 13 s. Charged at most the 200-token
+	// burst, calls went at 6.8x the limit.
+	t.Run("ACallLargerThanTheBurstIsChargedWhole", func(t *testing.T) {
+		t.Parallel()
+		a, b := twoInstances(t, RateLimitConfig{TPM: 6000, TokensPerCallGuess: 1300})
+		if mustReserve(t, a) != 0 {
+			t.Fatal("the first call was refused")
+		}
+		if wait := mustReserve(t, b); wait < 12*time.Second || wait > 14*time.Second {
+			t.Fatalf("the next call may go in %s, want about 13 s (1,300 tokens at 100 a second)", wait)
+		}
+	})
 	t.Run("ACallRefusedByOneLimitTakesNothingFromTheOther", func(t *testing.T) {
 		t.Parallel()
 		// Requests bind (60 a minute, two at once); tokens have room for every call
