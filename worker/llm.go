@@ -265,9 +265,11 @@ func (r *Runner) waitForLimit(ctx context.Context, a *attempt, giveUp time.Time)
 		if wait <= 0 {
 			return 0, nil
 		}
-		if r.cfg.Now().Add(wait).After(giveUp) {
+		if now := r.cfg.Now(); now.Add(wait).After(giveUp) {
+			// Refused before the wait, not after it: say so, with the numbers.
 			return 0, &jobError{code: CodeUpstreamRateLimited, message: fmt.Sprintf(
-				"the LLM's rate limit held this job for over %s (ENRICH_RATE_LIMIT_MAX_WAIT_MS)", r.cfg.LLM.RateLimitMaxWait)}
+				"the LLM's rate limit asks this job to wait %s more, past ENRICH_RATE_LIMIT_MAX_WAIT_MS (%s from its first wait; %s of it left)",
+				wait.Round(100*time.Millisecond), r.cfg.LLM.RateLimitMaxWait, max(0, giveUp.Sub(now)).Round(100*time.Millisecond))}
 		}
 		// A little jitter, so instances that share a pause, and jobs deferred by it,
 		// do not all come back at once.

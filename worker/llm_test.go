@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,6 +311,10 @@ func TestALongWaitForTheRateLimitDefersTheJob(t *testing.T) {
 		if job.Status != store.StatusFailed || job.ErrorCode != CodeUpstreamRateLimited || job.Attempts != 1 {
 			t.Fatalf("job %s (%s) after %d attempts; want failed upstream_rate_limited on its first charged attempt",
 				job.Status, job.ErrorCode, job.Attempts)
+		}
+		// The job was refused a wait, not held through one: the message says which.
+		if !strings.Contains(job.ErrorMessage, "asks this job to wait") || !strings.Contains(job.ErrorMessage, "15s of it left") {
+			t.Errorf("message %q, want the wait asked and the 15 s left of the minute", job.ErrorMessage)
 		}
 		if d.enricher.calls != 0 {
 			t.Errorf("the enricher was called %d times during the outage", d.enricher.calls)
